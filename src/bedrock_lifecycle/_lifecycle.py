@@ -98,17 +98,21 @@ class ModelLifecycle:
 
     def __post_init__(self) -> None:
         for name in ("legacy_at", "extended_access_at", "eol_at", "as_of"):
-            value = getattr(self, name)
+            value: object = getattr(self, name)
             if value is not None:
                 if not isinstance(value, datetime):
                     raise TypeError(f"ModelLifecycle.{name} must be a datetime, not {value!r}")
                 object.__setattr__(self, name, as_utc(value))
-        if not isinstance(self.recommended, tuple):
+        recommended: object = self.recommended
+        if isinstance(recommended, str):
+            raise TypeError("ModelLifecycle.recommended must be a sequence of ids, not a str")
+        if not isinstance(recommended, tuple):
             object.__setattr__(self, "recommended", tuple(self.recommended))
         if self.status is not None:
             object.__setattr__(self, "status", str(self.status).upper())
-        if not isinstance(self.source, Source):
-            object.__setattr__(self, "source", Source(self.source))
+        source: object = self.source
+        if not isinstance(source, Source):
+            object.__setattr__(self, "source", Source(source))
 
     @property
     def known(self) -> bool:

@@ -1,0 +1,787 @@
+"""The lifecycle catalog: for any model id in any region, where that model stands.
+
+Sources, highest precedence first:
+
+1. user overrides (a mapping, or a JSON / TOML file);
+2. lifecycle errors Bedrock answered with (observed, persisted);
+3. the live control plane (``ListFoundationModels`` once per region, ``GetFoundationModel`` for
+   Legacy models listed without dates), held for ``ttl`` and kept as a last-good copy;
+4. the persisted cache file (what an earlier process fetched);
+5. the snapshot of AWS's published tables bundled with the package.
+
+A higher source wins field by field: dates it does not give are filled from lower ones, except
+that a live ``ACTIVE`` status is never turned Legacy by older data.
+
+Refreshes run on a background thread, one per region at a time (single flight). A caller with
+any data at all is answered at once from it (stale-while-revalidate); a caller with none waits at
+most ``max_wait`` and then gets the bundled data. A refresh that fails never reaches the caller:
+it is logged once, and retried later with exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cachetools import TLRUCache
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from ._bundled import load_snapshot
+from ._cache_file import CacheData, RegionData, default_cache_path, read_cache, write_cache
+from ._clock import Clock, as_utc, utc_now
+from ._control_plane import fetch_region, is_transient, resolve_base_model
+from ._errors import ConfigurationError
+from ._ids import IdForm, ModelRef, parse_model_id
+from ._lifecycle import ModelLifecycle, Source, State
+from ._overrides import Overrides, load_overrides
+
+__all__ = ["DEFAULT_TTL", "Catalog", "ModelChange", "RefreshResult", "default_catalog"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TTL = timedelta(hours=6)
+DEFAULT_MAX_WAIT = timedelta(seconds=2)
+TTL_ENV = "BEDROCK_LIFECYCLE_TTL"
+OFFLINE_ENV = "BEDROCK_LIFECYCLE_OFFLINE"
+
+#: Backoff between failed background refreshes of one region (seconds): 30 s doubling to 30 min.
+_FAILURE_BACKOFF = wait_exponential_jitter(multiplier=30, max=1800, jitter=15)
+#: How long a failed control-plane resolution of an ARN is remembered before trying again.
+_RESOLVE_RETRY_AFTER = 300.0
+#: A Legacy model's last successful call is written to the cache file at most this often.
+_LAST_USED_PERSIST_EVERY = timedelta(hours=1)
+
+ClientFactory = Callable[[str], Any]
+"""Builds a ``bedrock`` control-plane client for a region name."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChange:
+    """One difference between two fetches of a region's lifecycle data."""
+
+    model_id: str
+    region: str
+    change: str
+    """``added``, ``removed``, ``state`` or ``dates``."""
+    before: ModelLifecycle | None
+    after: ModelLifecycle | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    """The outcome of :meth:`Catalog.refresh` for one region."""
+
+    region: str
+    ok: bool
+    error: str | None = None
+    models: int = 0
+    changes: tuple[ModelChange, ...] = field(default=())
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _ttl_from_env(explicit: timedelta) -> timedelta:
+    if explicit is not DEFAULT_TTL:
+        return explicit
+    raw = os.environ.get(TTL_ENV)
+    if not raw:
+        return DEFAULT_TTL
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"must be a number of seconds, got {raw!r}", key=TTL_ENV, source="environment"
+        ) from None
+    if seconds <= 0:
+        raise ConfigurationError("must be positive", key=TTL_ENV, source="environment")
+    return timedelta(seconds=seconds)
+
+
+def _as_timedelta(value: timedelta | float, key: str) -> timedelta:
+    if isinstance(value, timedelta):
+        result = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        result = timedelta(seconds=value)
+    else:
+        raise ConfigurationError(f"must be a timedelta or seconds, not {value!r}", key=key)
+    if result < timedelta(0):
+        raise ConfigurationError("must not be negative", key=key)
+    return result
+
+
+def _is_custom_endpoint(url: str | None) -> bool:
+    return bool(url) and not str(url).rstrip("/").endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+
+class Catalog:
+    """Lifecycle data for every model and region, from every source, cached.
+
+    Thread-safe. Construct it once and share it: warnings are issued once per catalog, and each
+    catalog holds its own cache. Nothing touches the network until a lookup needs a region that
+    is not cached (and never with ``offline=True`` or ``BEDROCK_LIFECYCLE_OFFLINE=1``).
+
+    ``control_client`` is used for its own region; clients for other regions come from
+    ``client_factory(region)`` when given, else from ``session`` (default: a new boto3 session),
+    pointed at the same custom endpoint as ``control_client`` if it has one. ``cache_path``
+    defaults to the user cache directory (see :func:`default_cache_path`); ``persist=False`` keeps
+    everything in memory.
+    """
+
+    def __init__(
+        self,
+        *,
+        control_client: Any = None,
+        region_name: str | None = None,
+        ttl: timedelta = DEFAULT_TTL,
+        cache_path: str | os.PathLike[str] | None = None,
+        overrides: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        bundled: bool = True,
+        offline: bool = False,
+        clock: Clock | None = None,
+        session: Any = None,
+        client_factory: ClientFactory | None = None,
+        endpoint_url: str | None = None,
+        max_wait: timedelta | float = DEFAULT_MAX_WAIT,
+        persist: bool = True,
+    ) -> None:
+        self._clock: Clock = clock or utc_now
+        self._ttl = _as_timedelta(_ttl_from_env(ttl), "ttl")
+        self._max_wait = _as_timedelta(max_wait, "max_wait").total_seconds()
+        self._offline = bool(offline) or _env_flag(OFFLINE_ENV)
+        self._control_client = control_client
+        self._session = session
+        self._client_factory = client_factory
+        if region_name is None and control_client is not None:
+            region_name = getattr(getattr(control_client, "meta", None), "region_name", None)
+        if region_name is None and session is not None:
+            region_name = getattr(session, "region_name", None)
+        if region_name is None:
+            region_name = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        self.region_name: str | None = region_name
+        if endpoint_url is None and control_client is not None:
+            url = getattr(getattr(control_client, "meta", None), "endpoint_url", None)
+            endpoint_url = url if _is_custom_endpoint(url) else None
+        self._endpoint_url = endpoint_url
+        self._overrides: Overrides = load_overrides(overrides)
+        self._bundled = bool(bundled)
+        self._persist = bool(persist)
+        self._cache_path: Path | None = (
+            Path(cache_path) if cache_path is not None else default_cache_path()
+        )
+
+        self._lock = threading.RLock()
+        self._fresh: TLRUCache[str, float] = TLRUCache(
+            maxsize=256, ttu=lambda _key, expires, _now: expires, timer=self._timestamp
+        )
+        self._regions: dict[str, RegionData] = {}
+        self._observed: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self._resolved: dict[str, str] = {}
+        self._last_used: dict[tuple[str, str], datetime] = {}
+        self._last_used_written: dict[tuple[str, str], datetime] = {}
+        self._resolve_retry_at: dict[str, float] = {}
+        self._resolving: dict[str, threading.Event] = {}
+        self._inflight: dict[str, threading.Event] = {}
+        self._threads: set[threading.Thread] = set()
+        self._next_attempt: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+        self._clients: dict[str, Any] = {}
+        self._merged: dict[tuple[str, str | None], ModelLifecycle] = {}
+        self._bundled_index: dict[tuple[str, str | None], ModelLifecycle] | None = None
+        self._warned: set[tuple[Any, ...]] = set()
+        self._file_loaded = False
+        self._closed = False
+        self.refresh_count = 0
+        """Control-plane ListFoundationModels rounds this catalog has made (for diagnostics)."""
+        _LIVE_CATALOGS.add(self)
+
+    # -- public -----------------------------------------------------------------------------
+
+    @property
+    def offline(self) -> bool:
+        """Whether this catalog never touches the network."""
+        return self._offline
+
+    @property
+    def cache_path(self) -> Path | None:
+        """Where the persisted cache lives (``None`` when ``persist=False``)."""
+        return self._cache_path if self._persist else None
+
+    @property
+    def ttl(self) -> timedelta:
+        """How long control-plane data is used before it is refreshed."""
+        return self._ttl
+
+    def now(self) -> datetime:
+        """The catalog's clock, in UTC."""
+        return as_utc(self._clock())
+
+    def __repr__(self) -> str:
+        return (
+            f"Catalog(region_name={self.region_name!r}, ttl={self._ttl!r}, "
+            f"offline={self._offline!r}, cache_path={str(self.cache_path)!r})"
+        )
+
+    def lookup(self, model_id: str, region: str | None = None) -> ModelLifecycle:
+        """The lifecycle of the model behind ``model_id`` (any id form) in ``region``.
+
+        Never raises for an id it cannot resolve: the answer is then an entry whose state is
+        :attr:`State.UNKNOWN`. Control-plane failures never reach the caller.
+        """
+        if not isinstance(model_id, str):
+            raise TypeError(f"model_id must be a str, not {type(model_id).__name__}")
+        region = region or self.region_name
+        ref = parse_model_id(model_id)
+        base = self.base_model(ref, region)
+        if base is None:
+            return ModelLifecycle.unknown(model_id, region)
+        self._ensure_region(region)
+        return self._entry(base, region)
+
+    def base_model(self, ref: ModelRef | str, region: str | None = None) -> str | None:
+        """The base model id behind ``ref``; asks the control plane for ARNs that need it."""
+        if isinstance(ref, str):
+            ref = parse_model_id(ref)
+        if ref.base_id is not None:
+            return ref.base_id
+        if not ref.needs_control_plane:
+            return None
+        return self._resolve(ref, ref.region or region or self.region_name)
+
+    def refresh(self, region: str | None = None) -> list[RefreshResult]:
+        """Fetch lifecycle data now, in this thread, and say what changed.
+
+        With no ``region``: the catalog's region and every region it has data for. Failures are
+        reported in the results, not raised. Offline catalogs report an error for each region.
+        """
+        regions = [region] if region else self._known_regions()
+        results = []
+        for name in regions:
+            if self._offline:
+                results.append(RefreshResult(region=name, ok=False, error="offline"))
+                continue
+            with self._lock:
+                self._load_file_once()
+                before = dict(self._regions[name].models) if name in self._regions else {}
+            error = self._refresh_region(name, wait_for_inflight=True)
+            with self._lock:
+                after = dict(self._regions[name].models) if name in self._regions else {}
+            results.append(
+                RefreshResult(
+                    region=name,
+                    ok=error is None,
+                    error=error,
+                    models=len(after),
+                    changes=tuple(_diff(name, before, after, self.now())) if error is None else (),
+                )
+            )
+        return results
+
+    def entries(self, region: str | None = None) -> list[ModelLifecycle]:
+        """Every model the catalog knows in ``region`` (no network), sorted by id."""
+        region = region or self.region_name
+        with self._lock:
+            self._load_file_once()
+            ids = {model_id for model_id, r in self._bundle() if r in (region, None)}
+            ids.update(model_id for model_id, r in self._overrides if r in (region, None))
+            if region in self._regions:
+                ids.update(self._regions[region].models)
+        return [self._entry(model_id, region) for model_id in sorted(ids)]
+
+    def mark_unavailable(self, model_id: str, region: str | None, kind: str) -> None:
+        """Record that Bedrock refused ``model_id`` in ``region`` with a lifecycle error.
+
+        ``kind`` is ``"eol"`` (the model reached end of life) or ``"idle"`` (Legacy access was
+        withdrawn from this account). Later calls go straight to the successor. Persisted.
+        """
+        if kind not in ("eol", "idle"):
+            raise ValueError("kind must be 'eol' or 'idle'")
+        base = self.base_model(model_id, region) or model_id
+        key = (base, region or "")
+        with self._lock:
+            self._observed[key] = (kind, self.now())
+            self._merged.clear()
+        self._save()
+
+    def withdrawn(self, model_id: str, region: str | None) -> str | None:
+        """``"eol"`` or ``"idle"`` when Bedrock refused this model here, else ``None``."""
+        with self._lock:
+            self._load_file_once()
+            found = self._observed.get((model_id, region or ""))
+        return found[0] if found else None
+
+    def forget(self, model_id: str, region: str | None = None) -> None:
+        """Drop what was observed about ``model_id`` (e.g. after access was restored)."""
+        with self._lock:
+            for key in [k for k in self._observed if k[0] == model_id and region in (None, k[1])]:
+                del self._observed[key]
+            self._merged.clear()
+        self._save()
+
+    def note_success(self, model_id: str, region: str | None) -> None:
+        """Remember a successful call (the idle guard needs the last one per model and region)."""
+        now = self.now()
+        key = (model_id, region or "")
+        with self._lock:
+            self._last_used[key] = now
+            written = self._last_used_written.get(key)
+            due = written is None or now - written >= _LAST_USED_PERSIST_EVERY
+            if due:
+                self._last_used_written[key] = now
+        if due:
+            self._save()
+
+    def last_used(self, model_id: str, region: str | None) -> datetime | None:
+        """When ``model_id`` was last called successfully in ``region``, if known."""
+        with self._lock:
+            self._load_file_once()
+            return self._last_used.get((model_id, region or ""))
+
+    def first_time(self, *key: Any) -> bool:
+        """True the first time this catalog sees ``key`` (used for warn-once)."""
+        with self._lock:
+            if key in self._warned:
+                return False
+            self._warned.add(key)
+            return True
+
+    def close(self, timeout: float | None = 5.0) -> None:
+        """Wait for background refreshes and write the cache file. Safe to call twice."""
+        with self._lock:
+            threads = list(self._threads)
+            self._closed = True
+        for thread in threads:
+            thread.join(timeout)
+        self._save()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- regions and refreshes ----------------------------------------------------------------
+
+    def _timestamp(self) -> float:
+        return as_utc(self._clock()).timestamp()
+
+    def _known_regions(self) -> list[str]:
+        with self._lock:
+            self._load_file_once()
+            names = set(self._regions)
+        if self.region_name:
+            names.add(self.region_name)
+        return sorted(names)
+
+    def _ensure_region(self, region: str | None) -> None:
+        if region is None:
+            return
+        with self._lock:
+            if region in self._fresh:
+                return
+            self._load_file_once()
+            if region in self._fresh or self._offline:
+                return
+            if self._timestamp() < self._next_attempt.get(region, 0.0):
+                return
+            event = self._inflight.get(region)
+            if event is None:
+                event = self._start_refresh(region)
+            cold = region not in self._regions
+        if cold and self._max_wait > 0:
+            event.wait(self._max_wait)
+
+    def _start_refresh(self, region: str) -> threading.Event:
+        event = threading.Event()
+        self._inflight[region] = event
+        thread = threading.Thread(
+            target=self._refresh_in_background,
+            args=(region, event),
+            name=f"bedrock-lifecycle-refresh-{region}",
+            daemon=True,
+        )
+        self._threads.add(thread)
+        thread.start()
+        return event
+
+    def _refresh_in_background(self, region: str, event: threading.Event) -> None:
+        try:
+            self._do_refresh(region)
+        finally:
+            with self._lock:
+                self._inflight.pop(region, None)
+                self._threads.discard(threading.current_thread())
+            event.set()
+
+    def _refresh_region(self, region: str, *, wait_for_inflight: bool) -> str | None:
+        with self._lock:
+            event = self._inflight.get(region)
+            if event is None:
+                event = threading.Event()
+                self._inflight[region] = event
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            if wait_for_inflight:
+                event.wait()
+            return None if region in self._regions else "refresh did not complete"
+        try:
+            return self._do_refresh(region)
+        finally:
+            with self._lock:
+                self._inflight.pop(region, None)
+            event.set()
+
+    def _do_refresh(self, region: str) -> str | None:
+        """One refresh round for ``region``; returns an error description or ``None``."""
+        try:
+            client = self._control_for(region)
+            retrying = Retrying(
+                stop=stop_after_attempt(3),
+                wait=wait_exponential_jitter(multiplier=0.1, max=1.0, jitter=0.1),
+                retry=retry_if_exception(is_transient),
+                reraise=True,
+            )
+            with self._lock:
+                self.refresh_count += 1
+            fetch = retrying(fetch_region, client, region, self.now())
+        except Exception as exc:  # any failure is absorbed: callers never see it
+            return self._refresh_failed(region, exc)
+        with self._lock:
+            previous = self._regions.get(region)
+            models = dict(fetch.models)
+            if previous is not None:
+                # Remember models that were known and are no longer listed: their EOL dates
+                # (AWS drops EOL models from the list) still matter.
+                for model_id, entry in previous.models.items():
+                    if model_id not in models and entry.eol_at is not None:
+                        models[model_id] = replace(entry, source=Source.CACHE)
+            self._regions[region] = RegionData(
+                fetched_at=fetch.fetched_at, models=models, endpoint=self._endpoint_url
+            )
+            self._fresh[region] = self._timestamp() + self._ttl.total_seconds()
+            if self._failures.pop(region, 0):
+                logger.info("bedrock_lifecycle.refresh_recovered", extra={"bl_region": region})
+            self._next_attempt.pop(region, None)
+            self._merged.clear()
+        logger.debug(
+            "bedrock_lifecycle.refreshed",
+            extra={"bl_region": region, "bl_models": len(models), "bl_details": fetch.detail_calls},
+        )
+        self._save()
+        return None
+
+    def _refresh_failed(self, region: str, exc: BaseException) -> str:
+        description = _describe(exc)
+        with self._lock:
+            failures = self._failures.get(region, 0) + 1
+            self._failures[region] = failures
+            state = RetryCallState(Retrying(), None, (), {})
+            state.attempt_number = failures
+            delay = _FAILURE_BACKOFF(state)
+            self._next_attempt[region] = self._timestamp() + delay
+        if failures == 1:
+            logger.warning(
+                "bedrock_lifecycle.refresh_failed: %s; using cached or bundled lifecycle data "
+                "for %s and retrying in the background",
+                description,
+                region,
+                extra={"bl_region": region, "bl_error": description, "bl_retry_in_s": delay},
+            )
+        else:
+            logger.debug(
+                "bedrock_lifecycle.refresh_failed_again",
+                extra={"bl_region": region, "bl_error": description, "bl_failures": failures},
+            )
+        return description
+
+    def _control_for(self, region: str) -> Any:
+        if self._offline:
+            raise RuntimeError("offline")
+        with self._lock:
+            client = self._clients.get(region)
+        if client is not None:
+            return client
+        own = self._control_client
+        if own is not None and getattr(own.meta, "region_name", None) == region:
+            client = own
+        elif self._client_factory is not None:
+            client = self._client_factory(region)
+        else:
+            client = self._new_client(region)
+        with self._lock:
+            return self._clients.setdefault(region, client)
+
+    def _new_client(self, region: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        session = self._session or boto3.session.Session()
+        config = Config(
+            retries={"max_attempts": 2, "mode": "standard"},
+            connect_timeout=2,
+            read_timeout=5,
+            user_agent_extra="bedrock-lifecycle",
+        )
+        own = self._control_client
+        if own is not None:
+            config = own.meta.config.merge(Config(retries={"max_attempts": 2, "mode": "standard"}))
+        return session.client(
+            "bedrock", region_name=region, endpoint_url=self._endpoint_url, config=config
+        )
+
+    # -- ARN resolution --------------------------------------------------------------------
+
+    def _resolve(self, ref: ModelRef, region: str | None) -> str | None:
+        raw = ref.raw
+        with self._lock:
+            self._load_file_once()
+            if raw in self._resolved:
+                return self._resolved[raw]
+            if self._offline or region is None:
+                return None
+            if self._timestamp() < self._resolve_retry_at.get(raw, 0.0):
+                return None
+            event = self._resolving.get(raw)
+            mine = event is None
+            if mine:
+                event = self._resolving[raw] = threading.Event()
+        assert event is not None
+        if not mine:
+            event.wait(self._max_wait)
+            with self._lock:
+                return self._resolved.get(raw)
+        base: str | None = None
+        try:
+            client = self._control_for(region)
+            base = Retrying(
+                stop=stop_after_attempt(2),
+                wait=wait_exponential_jitter(multiplier=0.1, max=0.5, jitter=0.1),
+                retry=retry_if_exception(is_transient),
+                reraise=True,
+            )(resolve_base_model, client, ref)
+        except Exception as exc:
+            logger.warning(
+                "bedrock_lifecycle.resolve_failed: could not find the base model of a %s (%s)",
+                ref.form.value,
+                _describe(exc),
+                extra={"bl_form": ref.form.value, "bl_error": _describe(exc)},
+            )
+        finally:
+            with self._lock:
+                if base:
+                    self._resolved[raw] = base
+                else:
+                    self._resolve_retry_at[raw] = self._timestamp() + _RESOLVE_RETRY_AFTER
+                self._resolving.pop(raw, None)
+            event.set()
+        if base:
+            self._save()
+        return base
+
+    # -- merging ----------------------------------------------------------------------------
+
+    def _bundle(self) -> dict[tuple[str, str | None], ModelLifecycle]:
+        if self._bundled_index is None:
+            self._bundled_index = load_snapshot().index() if self._bundled else {}
+        return self._bundled_index
+
+    def _entry(self, base: str, region: str | None) -> ModelLifecycle:
+        key = (base, region)
+        with self._lock:
+            cached = self._merged.get(key)
+            if cached is not None:
+                return cached
+            entry = self._merge(base, region)
+            self._merged[key] = entry
+            return entry
+
+    def _merge(self, base: str, region: str | None) -> ModelLifecycle:
+        layers: list[ModelLifecycle] = []
+        for key in ((base, region), (base, None)):
+            if key in self._overrides:
+                layers.append(self._overrides[key])
+        data = self._regions.get(region) if region else None
+        if data is not None and base in data.models:
+            layers.append(data.models[base])
+        bundle = self._bundle()
+        bundled = bundle.get((base, region)) or bundle.get((base, None))
+        if bundled is None and region is None:
+            bundled = next((v for (m, _r), v in bundle.items() if m == base), None)
+        if bundled is not None:
+            layers.append(bundled)
+        if not layers:
+            merged = ModelLifecycle.unknown(base, region)
+        else:
+            merged = layers[0]
+            for lower in layers[1:]:
+                merged = _fill(merged, lower)
+            if merged.region != region:
+                merged = replace(merged, region=region)
+        observed = self._observed.get((base, region or ""))
+        if observed is not None and observed[0] == "eol":
+            merged = replace(merged, status="EOL", source=Source.OBSERVED)
+        return merged
+
+    # -- the cache file ---------------------------------------------------------------------
+
+    def _load_file_once(self) -> None:
+        """Read the persisted cache the first time anything needs it (lock held)."""
+        if self._file_loaded:
+            return
+        self._file_loaded = True
+        if not self._persist or self._cache_path is None:
+            return
+        data = read_cache(self._cache_path)
+        if data is None:
+            return
+        self._absorb(data)
+
+    def _absorb(self, data: CacheData) -> None:
+        now = self._timestamp()
+        ttl = self._ttl.total_seconds()
+        for region, region_data in data.regions.items():
+            if region_data.endpoint != self._endpoint_url:
+                continue  # fetched from another endpoint (e.g. a test fake): not ours
+            mine = self._regions.get(region)
+            if mine is None or region_data.fetched_at > mine.fetched_at:
+                self._regions[region] = region_data
+                expires = region_data.fetched_at.timestamp() + ttl
+                if expires > now:
+                    self._fresh[region] = expires
+        for key, value in data.observed.items():
+            self._observed.setdefault(key, value)
+        for arn, base in data.resolved.items():
+            self._resolved.setdefault(arn, base)
+        for key, when in data.last_used.items():
+            if key not in self._last_used or when > self._last_used[key]:
+                self._last_used[key] = when
+        self._merged.clear()
+
+    def _snapshot_for_file(self) -> CacheData:
+        with self._lock:
+            return CacheData(
+                regions={
+                    region: data
+                    for region, data in self._regions.items()
+                    if data.endpoint == self._endpoint_url
+                },
+                observed=dict(self._observed),
+                resolved=dict(self._resolved),
+                last_used=dict(self._last_used),
+            )
+
+    def _save(self) -> None:
+        """Merge with what is on disk (another process may have written) and write atomically."""
+        if not self._persist or self._cache_path is None or self._offline:
+            return
+        path = self._cache_path
+        try:
+            mine = self._snapshot_for_file()
+            on_disk = read_cache(path, warn=False)
+            if on_disk is not None:
+                mine.merge_from(on_disk)
+            write_cache(path, mine, self.now())
+        except OSError as exc:
+            logger.warning(
+                "bedrock_lifecycle.cache_write_failed: %s",
+                exc.__class__.__name__,
+                extra={"bl_path": str(path), "bl_error": exc.__class__.__name__},
+            )
+
+
+def _fill(high: ModelLifecycle, low: ModelLifecycle) -> ModelLifecycle:
+    """``high`` with its gaps filled from ``low``; a live ACTIVE status keeps its dates empty."""
+    if high.source is Source.API and high.status == "ACTIVE" and high.legacy_at is None:
+        return replace(
+            high,
+            recommended=high.recommended or low.recommended,
+            name=high.name or low.name,
+            provider=high.provider or low.provider,
+        )
+    return replace(
+        high,
+        legacy_at=high.legacy_at or low.legacy_at,
+        extended_access_at=high.extended_access_at or low.extended_access_at,
+        eol_at=high.eol_at or low.eol_at,
+        recommended=high.recommended or low.recommended,
+        status=high.status or low.status,
+        name=high.name or low.name,
+        provider=high.provider or low.provider,
+        as_of=high.as_of or low.as_of,
+    )
+
+
+def _diff(
+    region: str,
+    before: Mapping[str, ModelLifecycle],
+    after: Mapping[str, ModelLifecycle],
+    now: datetime,
+) -> Iterable[ModelChange]:
+    for model_id in sorted(set(before) | set(after)):
+        old, new = before.get(model_id), after.get(model_id)
+        if old is None:
+            yield ModelChange(model_id, region, "added", None, new)
+        elif new is None:
+            yield ModelChange(model_id, region, "removed", old, None)
+        elif old.state(now) is not new.state(now):
+            yield ModelChange(model_id, region, "state", old, new)
+        elif (old.legacy_at, old.extended_access_at, old.eol_at) != (
+            new.legacy_at,
+            new.extended_access_at,
+            new.eol_at,
+        ):
+            yield ModelChange(model_id, region, "dates", old, new)
+
+
+def _describe(exc: BaseException) -> str:
+    """A log-safe description of a failure: the error code, never a message body."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            return str(code)
+    return exc.__class__.__name__
+
+
+_LIVE_CATALOGS: weakref.WeakSet[Catalog] = weakref.WeakSet()
+_default_lock = threading.Lock()
+_default: Catalog | None = None
+
+
+def default_catalog() -> Catalog:
+    """The process-wide catalog used when none is given (created on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Catalog()
+        return _default
+
+
+def _close_all() -> None:
+    for catalog in list(_LIVE_CATALOGS):
+        try:
+            catalog.close(timeout=1.0)
+        except Exception:  # pragma: no cover - best effort at interpreter exit
+            logger.debug("bedrock_lifecycle.close_failed", exc_info=True)
+
+
+atexit.register(_close_all)
+
+_ = (IdForm, State)  # re-exported names used in type positions by callers
