@@ -1,0 +1,339 @@
+"""Token usage read from Bedrock responses, and the usage record every ledger sink receives.
+
+Where the counts come from, per operation:
+
+- ``Converse``: the response's ``usage`` and ``metrics.latencyMs`` (:func:`usage_from_converse`).
+- ``ConverseStream``: the final ``metadata`` event, same shape (:func:`usage_from_stream_metadata`).
+- ``InvokeModel``: HTTP headers only, ``x-amzn-bedrock-*`` (:func:`usage_from_invoke_headers`).
+- ``InvokeModelWithResponseStream``: ``amazon-bedrock-invocationMetrics`` inside the last chunk's
+  JSON (:func:`usage_from_invoke_stream_chunk`).
+
+The extractors are pure and tolerant: a missing or malformed value becomes ``None``, never an
+exception. Nothing here reads or keeps prompt or response text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ._clock import as_utc, utc_now
+from ._pricing import Price, compute_cost
+
+__all__ = [
+    "Usage",
+    "UsageRecord",
+    "usage_from_converse",
+    "usage_from_invoke_headers",
+    "usage_from_invoke_stream_chunk",
+    "usage_from_stream_metadata",
+]
+
+INVOCATION_METRICS_KEY = "amazon-bedrock-invocationMetrics"
+_INVOCATION_METRICS_MARKER = INVOCATION_METRICS_KEY.encode("ascii")
+
+HEADER_INPUT_TOKENS = "x-amzn-bedrock-input-token-count"
+HEADER_OUTPUT_TOKENS = "x-amzn-bedrock-output-token-count"
+HEADER_LATENCY = "x-amzn-bedrock-invocation-latency"
+HEADER_CACHE_READ = "x-amzn-bedrock-cache-read-input-token-count"
+HEADER_CACHE_WRITE = "x-amzn-bedrock-cache-write-input-token-count"
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative token count, or ``None`` for anything else (bools, garbage, negatives)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and value >= 0 else None
+    if isinstance(value, (str, bytes)):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+    return None
+
+
+def _millis(value: Any) -> int | float | None:
+    """A non-negative latency in milliseconds, or ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value if math.isfinite(value) and value >= 0 else None
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) and number >= 0 else None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts and latency of one call; ``None`` where Bedrock did not say."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_write_input_tokens: int | None = None
+    latency_ms: int | float | None = None
+    first_byte_latency_ms: int | float | None = None
+
+    @property
+    def known(self) -> bool:
+        """Whether both input and output token counts are known (enough to price the call)."""
+        return self.input_tokens is not None and self.output_tokens is not None
+
+
+def _from_usage_block(usage: Any, metrics: Any) -> Usage:
+    usage = usage if isinstance(usage, Mapping) else {}
+    metrics = metrics if isinstance(metrics, Mapping) else {}
+    return Usage(
+        input_tokens=_count(usage.get("inputTokens")),
+        output_tokens=_count(usage.get("outputTokens")),
+        cache_read_input_tokens=_count(usage.get("cacheReadInputTokens")),
+        cache_write_input_tokens=_count(usage.get("cacheWriteInputTokens")),
+        latency_ms=_millis(metrics.get("latencyMs")),
+    )
+
+
+def usage_from_converse(response: Mapping[str, Any]) -> Usage:
+    """Usage of a ``Converse`` response: ``usage`` {inputTokens, outputTokens, cache...} and
+    ``metrics.latencyMs``."""
+    if not isinstance(response, Mapping):
+        return Usage()  # type: ignore[unreachable]
+    return _from_usage_block(response.get("usage"), response.get("metrics"))
+
+
+def usage_from_stream_metadata(event: Mapping[str, Any]) -> Usage:
+    """Usage of a ``ConverseStream`` ``metadata`` event.
+
+    Accepts the event as the stream yields it (``{"metadata": {...}}``) or its inner dict.
+    """
+    if not isinstance(event, Mapping):
+        return Usage()  # type: ignore[unreachable]
+    inner = event.get("metadata")
+    if isinstance(inner, Mapping):
+        event = inner
+    return _from_usage_block(event.get("usage"), event.get("metrics"))
+
+
+def usage_from_invoke_headers(headers: Mapping[str, str]) -> Usage:
+    """Usage of an ``InvokeModel`` call from its HTTP headers.
+
+    Pass ``response["ResponseMetadata"]["HTTPHeaders"]`` (botocore lower-cases the names; other
+    casings are accepted too).
+    """
+    if not isinstance(headers, Mapping):
+        return Usage()  # type: ignore[unreachable]
+    if HEADER_INPUT_TOKENS not in headers:
+        headers = {str(name).lower(): value for name, value in headers.items()}
+    return Usage(
+        input_tokens=_count(headers.get(HEADER_INPUT_TOKENS)),
+        output_tokens=_count(headers.get(HEADER_OUTPUT_TOKENS)),
+        cache_read_input_tokens=_count(headers.get(HEADER_CACHE_READ)),
+        cache_write_input_tokens=_count(headers.get(HEADER_CACHE_WRITE)),
+        latency_ms=_millis(headers.get(HEADER_LATENCY)),
+    )
+
+
+def usage_from_invoke_stream_chunk(chunk_bytes: bytes | bytearray | memoryview) -> Usage | None:
+    """Usage carried by an ``InvokeModelWithResponseStream`` chunk, or ``None`` if it has none.
+
+    Only the last chunk carries ``amazon-bedrock-invocationMetrics``; other chunks are rejected by
+    a substring test without being parsed.
+    """
+    data = bytes(chunk_bytes) if not isinstance(chunk_bytes, bytes) else chunk_bytes
+    if _INVOCATION_METRICS_MARKER not in data:
+        return None
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    metrics = document.get(INVOCATION_METRICS_KEY) if isinstance(document, dict) else None
+    if not isinstance(metrics, Mapping):
+        return None
+    return Usage(
+        input_tokens=_count(metrics.get("inputTokenCount")),
+        output_tokens=_count(metrics.get("outputTokenCount")),
+        cache_read_input_tokens=_count(metrics.get("cacheReadInputTokenCount")),
+        cache_write_input_tokens=_count(metrics.get("cacheWriteInputTokenCount")),
+        latency_ms=_millis(metrics.get("invocationLatency")),
+        first_byte_latency_ms=_millis(metrics.get("firstByteLatency")),
+    )
+
+
+_RECORD_FIELDS = (
+    "timestamp",
+    "operation",
+    "region",
+    "requested_model_id",
+    "invoked_model_id",
+    "state",
+    "extended_access",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_write_input_tokens",
+    "latency_ms",
+    "cost_usd",
+    "standard_cost_usd",
+    "premium_usd",
+    "request_id",
+    "fallback_from",
+)
+_INT_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_write_input_tokens",
+)
+_MONEY_FIELDS = ("cost_usd", "standard_cost_usd", "premium_usd")
+_TEXT_FIELDS = ("region", "request_id", "fallback_from")
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """One governed Bedrock call, as the ledger keeps it. Never any prompt or response text.
+
+    ``invoked_model_id`` is the id the call went to (a successor after a fallback, when
+    ``fallback_from`` names the id first tried). ``state`` is the lifecycle state's string value
+    (``"ACTIVE"``, ``"LEGACY"``, ``"EXTENDED_ACCESS"``, ...). Costs are US dollars; ``None`` means
+    unknown, never zero.
+    """
+
+    timestamp: datetime
+    operation: str
+    region: str | None
+    requested_model_id: str
+    invoked_model_id: str
+    state: str
+    extended_access: bool
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_write_input_tokens: int | None = None
+    latency_ms: int | float | None = None
+    cost_usd: float | None = None
+    standard_cost_usd: float | None = None
+    premium_usd: float | None = None
+    request_id: str | None = None
+    fallback_from: str | None = None
+
+    def __post_init__(self) -> None:
+        timestamp = self.timestamp
+        if not isinstance(timestamp, datetime):
+            raise TypeError(f"UsageRecord.timestamp must be a datetime, not {timestamp!r}")
+        if timestamp.tzinfo is not timezone.utc:
+            object.__setattr__(self, "timestamp", as_utc(timestamp))
+        state = self.state
+        if type(state) is not str:
+            # A State member (a str subclass) is stored as its plain value.
+            object.__setattr__(self, "state", str(getattr(state, "value", state)))
+
+    @classmethod
+    def from_usage(
+        cls,
+        usage: Usage,
+        *,
+        price: Price | None,
+        operation: str,
+        region: str | None,
+        requested_model_id: str,
+        invoked_model_id: str,
+        state: str,
+        extended_access: bool,
+        request_id: str | None = None,
+        fallback_from: str | None = None,
+        timestamp: datetime | None = None,
+    ) -> UsageRecord:
+        """A record for one call, priced with ``price`` (see :func:`compute_cost`)."""
+        cost, standard, premium = compute_cost(
+            price,
+            extended_access=extended_access,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read=usage.cache_read_input_tokens,
+            cache_write=usage.cache_write_input_tokens,
+        )
+        return cls(
+            timestamp=utc_now() if timestamp is None else timestamp,
+            operation=operation,
+            region=region,
+            requested_model_id=requested_model_id,
+            invoked_model_id=invoked_model_id,
+            state=state,
+            extended_access=extended_access,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_input_tokens=usage.cache_read_input_tokens,
+            cache_write_input_tokens=usage.cache_write_input_tokens,
+            latency_ms=usage.latency_ms,
+            cost_usd=cost,
+            standard_cost_usd=standard,
+            premium_usd=premium,
+            request_id=request_id,
+            fallback_from=fallback_from,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict; the timestamp is ISO 8601 with its ``+00:00`` offset."""
+        out: dict[str, Any] = {name: getattr(self, name) for name in _RECORD_FIELDS}
+        out["timestamp"] = self.timestamp.isoformat()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UsageRecord:
+        """Rebuild a record from :meth:`to_dict` output. Unknown keys are ignored.
+
+        Raises ``ValueError`` when a required field is missing or a value has the wrong type.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a usage record must be an object, not {type(data).__name__}")
+        try:
+            stamp = data["timestamp"]
+            timestamp = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            values: dict[str, Any] = {"timestamp": timestamp}
+            for name in ("operation", "requested_model_id", "invoked_model_id", "state"):
+                value = data[name]
+                if not isinstance(value, str):
+                    raise ValueError(f"{name} must be a string, not {value!r}")
+                values[name] = value
+            extended = data["extended_access"]
+        except KeyError as exc:
+            raise ValueError(f"usage record lacks {exc.args[0]!r}") from None
+        except AttributeError:
+            raise ValueError(
+                f"timestamp must be an ISO string, not {data['timestamp']!r}"
+            ) from None
+        if not isinstance(extended, bool):
+            raise ValueError(f"extended_access must be true or false, not {extended!r}")
+        values["extended_access"] = extended
+        for name in _TEXT_FIELDS:
+            value = data.get(name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{name} must be a string or null, not {value!r}")
+            values[name] = value
+        for name in _INT_FIELDS:
+            value = data.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"{name} must be an integer or null, not {value!r}")
+            values[name] = value
+        for name in (*_MONEY_FIELDS, "latency_ms"):
+            value = data.get(name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float))
+            ):
+                raise ValueError(f"{name} must be a number or null, not {value!r}")
+            values[name] = float(value) if value is not None and name != "latency_ms" else value
+        return cls(**values)

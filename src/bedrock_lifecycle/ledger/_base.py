@@ -1,0 +1,148 @@
+"""What every ledger sink is, and the failure bookkeeping they share.
+
+A sink's ``record()`` never raises into the caller: a failure is logged once per sink (WARNING),
+later ones at DEBUG, and every record that could not be kept is counted in ``sink.errors``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from .._clock import as_utc
+from .._usage import UsageRecord
+
+__all__ = ["Ledger", "MultiLedger", "ReadableLedger", "SinkHealth", "select_records"]
+
+logger = logging.getLogger("bedrock_lifecycle.ledger")
+
+
+@runtime_checkable
+class Ledger(Protocol):
+    """A sink for usage records."""
+
+    def record(self, rec: UsageRecord) -> None:
+        """Keep ``rec``. Never raises: failures are logged once and counted in ``errors``."""
+
+    def flush(self) -> None:
+        """Write out anything pending."""
+
+    def close(self) -> None:
+        """Flush and release resources. Further records are counted as errors."""
+
+
+@runtime_checkable
+class ReadableLedger(Ledger, Protocol):
+    """A sink that can give its records back."""
+
+    def records(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> list[UsageRecord]:
+        """Records with ``since <= timestamp < until`` (pending writes are flushed first)."""
+        ...  # pragma: no cover
+
+
+class SinkHealth:
+    """Failure counting shared by the sinks: ``errors``, ``dropped`` and a log-once flag."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.errors = 0
+        """Records this sink could not keep (write failures, drops, records after close)."""
+        self.dropped = 0
+        """Of ``errors``, records refused because the write queue was full."""
+        self._warned = False
+        self._lock = threading.Lock()
+
+    def failed(self, exc: BaseException | None, count: int = 1, *, what: str = "write") -> None:
+        """Count ``count`` lost records; log the first failure as a WARNING, the rest at DEBUG."""
+        with self._lock:
+            self.errors += count
+            first = not self._warned
+            self._warned = True
+        reason = "" if exc is None else f": {type(exc).__name__}: {exc}"
+        if first:
+            logger.warning(
+                "ledger sink %s could not %s %d usage record(s)%s; further failures are only "
+                "counted (see .errors) and logged at DEBUG",
+                self.name,
+                what,
+                count,
+                reason,
+                extra={"bedrock_lifecycle.sink": self.name},
+            )
+        else:
+            logger.debug(
+                "ledger sink %s could not %s %d record(s)%s", self.name, what, count, reason
+            )
+
+    def dropped_full(self, count: int = 1) -> None:
+        """Count records refused because the queue was full."""
+        with self._lock:
+            self.dropped += count
+        self.failed(None, count, what="queue (write queue full, record dropped)")
+
+
+def select_records(
+    records: Iterable[UsageRecord], since: datetime | None, until: datetime | None
+) -> list[UsageRecord]:
+    """Records with ``since <= timestamp < until`` (either bound may be ``None``)."""
+    lower = None if since is None else as_utc(since)
+    upper = None if until is None else as_utc(until)
+    if lower is None and upper is None:
+        return list(records)
+    return [
+        rec
+        for rec in records
+        if (lower is None or rec.timestamp >= lower) and (upper is None or rec.timestamp < upper)
+    ]
+
+
+class MultiLedger:
+    """Sends every record to several sinks.
+
+    Guards each sink: one that raises (a third-party sink, say) is logged once and counted in this
+    ledger's ``errors``, and the others still get the record. ``records()`` reads from the first
+    readable sink.
+    """
+
+    def __init__(self, *sinks: Ledger) -> None:
+        self.sinks: tuple[Ledger, ...] = sinks
+        self._health = {id(sink): SinkHealth(type(sink).__name__) for sink in sinks}
+
+    @property
+    def errors(self) -> int:
+        """Records a sink raised on (failures the sinks counted themselves are not included)."""
+        return sum(health.errors for health in self._health.values())
+
+    def record(self, rec: UsageRecord) -> None:
+        for sink in self.sinks:
+            try:
+                sink.record(rec)
+            except Exception as exc:
+                self._health[id(sink)].failed(exc)
+
+    def flush(self) -> None:
+        for sink in self.sinks:
+            try:
+                sink.flush()
+            except Exception as exc:
+                self._health[id(sink)].failed(exc, 0, what="flush")
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as exc:
+                self._health[id(sink)].failed(exc, 0, what="close")
+
+    def records(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> list[UsageRecord]:
+        for sink in self.sinks:
+            if isinstance(sink, ReadableLedger):
+                return sink.records(since, until)
+        return []
