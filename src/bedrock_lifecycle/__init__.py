@@ -1,9 +1,17 @@
-"""bedrock-lifecycle: keep applications on Amazon Bedrock working while their models age."""
+"""bedrock-lifecycle: keep applications on Amazon Bedrock working while their models age.
+
+Swap ``boto3.client("bedrock-runtime")`` for :func:`client` (or :func:`wrap` an existing one):
+Legacy models warn in time, end-of-life models fall back to a successor, and calls in public
+extended access are costed in a ledger. :func:`install` does the same for every client a boto3
+session creates.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from ._catalog import DEFAULT_TTL, Catalog, ModelChange, RefreshResult, default_catalog
+from ._client import LifecycleClient, client, wrap
 from ._errors import (
     CatalogError,
     ConfigurationError,
@@ -21,30 +29,82 @@ from ._errors import (
     ModelUnavailableError,
     NoSuccessorError,
 )
+from ._governor import CallPlan, Governor
+from ._hooks import install, installed_governor, uninstall
+from ._ids import IdForm, ModelRef, parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, Source, State
+from ._policy import Action, BodyTranslator, Policy, body_family
+from ._pricing import Price, PriceBook, compute_cost
+from ._usage import Usage, UsageRecord
+from .ledger import (
+    EmfLedger,
+    JsonlLedger,
+    Ledger,
+    MemoryLedger,
+    MultiLedger,
+    OtelLedger,
+    SqliteLedger,
+    SummaryRow,
+    summarize,
+)
 
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "DEFAULT_TTL",
+    "Action",
+    "BodyTranslator",
+    "CallPlan",
+    "Catalog",
     "CatalogError",
     "ConfigurationError",
+    "EmfLedger",
     "ExtendedAccessError",
     "ExtendedAccessWarning",
     "FallbackWarning",
+    "Governor",
+    "IdForm",
     "IdleLegacyWarning",
     "IncompatibleSuccessorError",
+    "JsonlLedger",
+    "Ledger",
     "LegacyModelError",
     "LegacyModelWarning",
+    "LifecycleClient",
     "LifecycleDataWarning",
     "LifecycleError",
     "LifecycleWarning",
+    "MemoryLedger",
+    "ModelChange",
     "ModelEndOfLifeError",
     "ModelLifecycle",
+    "ModelRef",
     "ModelUnavailableError",
+    "MultiLedger",
     "NoSuccessorError",
+    "OtelLedger",
+    "Policy",
+    "Price",
+    "PriceBook",
+    "RefreshResult",
     "Source",
+    "SqliteLedger",
     "State",
+    "SummaryRow",
+    "Usage",
+    "UsageRecord",
     "__version__",
+    "body_family",
+    "client",
+    "compute_cost",
+    "default_catalog",
+    "install",
+    "installed_governor",
+    "parse_model_id",
+    "render_successor",
+    "summarize",
+    "uninstall",
+    "wrap",
 ]

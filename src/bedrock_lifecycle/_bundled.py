@@ -84,7 +84,7 @@ class Snapshot:
         return tuple(row for row in self.rows if row.model_id == model_id)
 
     def index(self) -> dict[tuple[str, str | None], ModelLifecycle]:
-        """``{(model_id, region): lifecycle}``; rows without regions are keyed by region ``None``."""
+        """``{(model_id, region): lifecycle}``; a row without regions is keyed by ``None``."""
         out: dict[tuple[str, str | None], ModelLifecycle] = {}
         for row in self.rows:
             if not row.regions:

@@ -21,9 +21,10 @@ Warnings::
     ├── FallbackWarning               a call went to a successor instead
     └── LifecycleDataWarning          lifecycle data was unreadable and was ignored
 
-``ModelUnavailableError`` and its subclasses are also ``botocore.exceptions.ClientError`` with the
-error code Bedrock itself uses for that case (``ResourceNotFoundException`` past end of life,
-``ValidationException`` otherwise), so ``except ClientError`` clauses that already exist keep working.
+``ModelUnavailableError`` and its subclasses are also ``botocore.exceptions.ClientError`` with
+the error code Bedrock itself uses for that case (``ResourceNotFoundException`` past end of
+life, ``ValidationException`` otherwise), so existing ``except ClientError`` clauses keep
+working.
 """
 
 from __future__ import annotations

@@ -1,0 +1,593 @@
+"""The one decision function behind both faces (the wrapper and the botocore hooks).
+
+A call flows: model id -> catalog lookup -> policy decision (pass, warn, rewrite, refuse) ->
+the boto3 call -> usage record -> ledger. :class:`Governor` holds the pieces and turns a call's
+parameters into a :class:`CallPlan` (:meth:`Governor.plan`), then finishes a response
+(:meth:`Governor.finish`): response metadata, the idle guard's bookkeeping, usage recording
+(streams are wrapped, see :mod:`._streams`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from ._catalog import Catalog
+from ._errors import (
+    ExtendedAccessError,
+    ExtendedAccessWarning,
+    FallbackWarning,
+    IdleLegacyWarning,
+    IncompatibleSuccessorError,
+    LegacyModelError,
+    LegacyModelWarning,
+    LifecycleWarning,
+    ModelEndOfLifeError,
+    ModelUnavailableError,
+    NoSuccessorError,
+)
+from ._ids import parse_model_id, render_successor
+from ._lifecycle import ModelLifecycle, State
+from ._policy import Action, Policy
+from ._pricing import PriceBook
+from ._usage import (
+    Usage,
+    UsageRecord,
+    usage_from_converse,
+    usage_from_invoke_headers,
+)
+from .ledger import Ledger
+
+__all__ = ["GOVERNED_OPERATIONS", "CallPlan", "Governor", "lifecycle_error_kind"]
+
+logger = logging.getLogger("bedrock_lifecycle")
+
+GOVERNED_OPERATIONS = frozenset(
+    {
+        "Converse",
+        "ConverseStream",
+        "InvokeModel",
+        "InvokeModelWithResponseStream",
+        "CountTokens",
+        "StartAsyncInvoke",
+    }
+)
+#: Operations whose request body is written for one provider's format.
+_BODY_OPERATIONS = frozenset({"InvokeModel", "InvokeModelWithResponseStream", "StartAsyncInvoke"})
+#: Operations that are billed per token (and so are recorded in the ledger).
+_RECORDED_OPERATIONS = frozenset(
+    {"Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream"}
+)
+_IDLE_CUTOFF_DAYS = 15
+
+_EOL_TEXT = "reached the end of its life"
+_IDLE_TEXT = ("marked by provider as Legacy", "not been actively using")
+_VALIDATION_LIFECYCLE_TEXT = ("Operation not allowed", "The provided model identifier is invalid")
+
+#: Modules whose frames are skipped when pointing a warning at the user's call site.
+_INTERNAL_PREFIXES = ("bedrock_lifecycle", "botocore", "boto3")
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """What the governor decided for one call."""
+
+    operation: str
+    region: str | None
+    requested_model_id: str
+    invoked_model_id: str
+    requested_base: str | None
+    invoked_base: str | None
+    state: State
+    """State of the requested model."""
+    invoked_state: State
+    """State of the model actually called (the successor after a fallback)."""
+    eol_at: datetime | None
+    fallback: bool
+    params: dict[str, Any]
+
+    @property
+    def extended_access(self) -> bool:
+        """Whether the model actually called is in public extended access."""
+        return self.invoked_state is State.EXTENDED_ACCESS
+
+    def metadata(self) -> dict[str, Any]:
+        """The ``ResponseMetadata["BedrockLifecycle"]`` block."""
+        return {
+            "requestedModelId": self.requested_model_id,
+            "invokedModelId": self.invoked_model_id,
+            "state": self.state.value,
+            "eolAt": self.eol_at.date().isoformat() if self.eol_at else None,
+            "fallback": self.fallback,
+        }
+
+
+def lifecycle_error_kind(code: str | None, message: str | None, known_state: State) -> str | None:
+    """``"eol"`` / ``"idle"`` when a Bedrock error is a lifecycle failure, else ``None``.
+
+    The end-of-life and idle-Legacy messages are recognised by their text, whatever the error
+    code (Bedrock sends them as ResourceNotFoundException; inside a stream they arrive as a
+    stream exception). A ValidationException ("Operation not allowed", "The provided model
+    identifier is invalid.") counts only for a model the catalog knows is Legacy or past end of
+    life: for any other model it is most likely a typo, and falling back would hide it.
+    Throttling, server errors and everything else are never lifecycle failures.
+    """
+    text = message or ""
+    if _EOL_TEXT in text:
+        return "eol"
+    if any(marker in text for marker in _IDLE_TEXT):
+        return "idle"
+    if (code or "").lower() == "validationexception" and any(
+        marker in text for marker in _VALIDATION_LIFECYCLE_TEXT
+    ):
+        if known_state is State.EOL:
+            return "eol"
+        if known_state in (State.LEGACY, State.EXTENDED_ACCESS):
+            return "idle"
+    return None
+
+
+def _stacklevel() -> int:
+    """How many frames up the first frame outside this package, botocore and boto3 is."""
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if not name.startswith(_INTERNAL_PREFIXES):
+            return level
+        frame = frame.f_back
+        level += 1
+    return 1
+
+
+def _day(value: datetime | None) -> str:
+    return value.date().isoformat() if value else "unknown"
+
+
+class Governor:
+    """Catalog + policy + ledger + prices: decides and records governed calls. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        policy: Policy,
+        ledger: Ledger | None,
+        prices: PriceBook | None,
+    ) -> None:
+        self.catalog = catalog
+        self.policy = policy
+        self.ledger = ledger
+        self.prices = prices
+        self._exception_classes: dict[tuple[type[Exception], type[Exception]], type[Exception]] = {}
+        self._lock = threading.Lock()
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def plan(
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        region: str | None,
+        *,
+        exceptions: Any = None,
+    ) -> CallPlan | None:
+        """Decide a call. ``None`` when it is not governed (no string ``modelId``).
+
+        Emits warnings, may rewrite ``modelId`` (a copy of ``params`` is returned in the plan),
+        and raises :class:`ModelUnavailableError` subclasses when the call must not be sent.
+        ``exceptions`` is the client's ``exceptions`` attribute: raised errors then also match
+        ``client.exceptions.ResourceNotFoundException`` / ``ValidationException``.
+        """
+        requested = params.get("modelId")
+        if operation not in GOVERNED_OPERATIONS or not isinstance(requested, str):
+            return None
+        catalog = self.catalog
+        now = catalog.now()
+        entry = catalog.lookup(requested, region)
+        state = entry.state(now)
+        base = entry.model_id if entry.known else catalog.base_model(requested, region)
+        withdrawn = catalog.withdrawn(base, region) if base else None
+        effective = State.EOL if withdrawn else state
+        action = self.policy.action_for(effective)
+        plan = CallPlan(
+            operation=operation,
+            region=region,
+            requested_model_id=requested,
+            invoked_model_id=requested,
+            requested_base=base,
+            invoked_base=base,
+            state=state,
+            invoked_state=state,
+            eol_at=entry.eol_at,
+            fallback=False,
+            params=dict(params),
+        )
+        if action is Action.IGNORE:
+            return plan
+        if action is Action.WARN:
+            self._warn_state(entry, state, region, now, None)
+            self._idle_guard(entry, state, region, now)
+            return plan
+        if action is Action.ERROR:
+            raise self._refusal(plan, entry, withdrawn, exceptions, successor=None)
+        # Action.FALLBACK
+        target = self._successor(requested, base, region, now)
+        if target is None:
+            if effective is State.EOL:
+                raise self._refusal(plan, entry, withdrawn, exceptions, successor=None)
+            # Legacy / extended access with fallback asked but nowhere to go: the model still
+            # works, so warn (saying there is no successor) rather than break the call.
+            self._warn_state(entry, state, region, now, None)
+            self._idle_guard(entry, state, region, now)
+            return plan
+        return self._rewrite(plan, entry, target, now, exceptions)
+
+    def _successor(
+        self, requested: str, base: str | None, region: str | None, now: datetime
+    ) -> tuple[str, str | None, ModelLifecycle] | None:
+        catalog, policy = self.catalog, self.policy
+
+        def lookup(candidate: str) -> ModelLifecycle:
+            return catalog.lookup(candidate, region)
+
+        def alive(candidate: str) -> bool:
+            found = lookup(candidate)
+            cbase = found.model_id if found.known else catalog.base_model(candidate, region)
+            return found.state(now) is not State.EOL and not (
+                cbase and catalog.withdrawn(cbase, region)
+            )
+
+        def usable(candidate: str) -> bool:
+            if not alive(candidate):
+                return False
+            act = policy.action_for(lookup(candidate).state(now))
+            return act not in (Action.FALLBACK, Action.ERROR)
+
+        def recommended(model_id: str) -> tuple[str, ...]:
+            return lookup(model_id).recommended
+
+        def base_of(candidate: str) -> str | None:
+            return catalog.base_model(candidate, region)
+
+        chain = policy.successor_chain(
+            requested, base, is_usable=usable, recommended=recommended, base_id_of=base_of
+        )
+        if not chain:
+            candidates = policy.successor_candidates(
+                requested, base, recommended=recommended, base_id_of=base_of
+            )
+            chain = [c for c in candidates if alive(c)][:1]
+        if not chain:
+            return None
+        chosen = chain[-1]
+        return chosen, base_of(chosen), lookup(chosen)
+
+    def _rewrite(
+        self,
+        plan: CallPlan,
+        entry: ModelLifecycle,
+        target: tuple[str, str | None, ModelLifecycle],
+        now: datetime,
+        exceptions: Any,
+    ) -> CallPlan:
+        successor, successor_base, successor_entry = target
+        rendered = render_successor(parse_model_id(plan.requested_model_id), successor)
+        params = dict(plan.params)
+        params["modelId"] = rendered
+        if plan.operation in _BODY_OPERATIONS or _counts_invoke_body(plan):
+            self._translate_body(plan, params, successor_base or successor, exceptions)
+        new_plan = CallPlan(
+            operation=plan.operation,
+            region=plan.region,
+            requested_model_id=plan.requested_model_id,
+            invoked_model_id=rendered,
+            requested_base=plan.requested_base,
+            invoked_base=successor_base,
+            state=plan.state,
+            invoked_state=successor_entry.state(now),
+            eol_at=plan.eol_at,
+            fallback=True,
+            params=params,
+        )
+        self._warn_fallback(new_plan, entry, now)
+        return new_plan
+
+    def _translate_body(
+        self, plan: CallPlan, params: dict[str, Any], target_base: str, exceptions: Any
+    ) -> None:
+        source_base = plan.requested_base or plan.requested_model_id
+        translator = self.policy.translator_for(source_base, target_base)
+        if translator is not None:
+            if plan.operation == "CountTokens":
+                inner = dict(params["input"]["invokeModel"])
+                inner["body"] = translator(_body_bytes(inner.get("body")))
+                params["input"] = {**params["input"], "invokeModel": inner}
+            elif "body" in params:
+                params["body"] = translator(_body_bytes(params["body"]))
+            return
+        if self.policy.compatible_bodies(source_base, target_base):
+            return
+        from ._policy import body_family
+
+        message = (
+            f"cannot fall back from {plan.requested_model_id} to {target_base} with "
+            f"{plan.operation}: the request body is written for the "
+            f"{body_family(source_base)} format and {target_base} reads "
+            f"{body_family(target_base)}. Register a body translator for the pair "
+            "(Policy(translators=...)) or call Converse, whose request shape is the same for "
+            "every model."
+        )
+        raise self._error(
+            IncompatibleSuccessorError,
+            message,
+            plan,
+            exceptions,
+            successor=target_base,
+        )
+
+    # -- errors and warnings ----------------------------------------------------------------
+
+    def _refusal(
+        self,
+        plan: CallPlan,
+        entry: ModelLifecycle,
+        withdrawn: str | None,
+        exceptions: Any,
+        successor: str | None,
+    ) -> ModelUnavailableError:
+        region = plan.region or "its region"
+        model = plan.requested_model_id
+        effective = State.EOL if withdrawn else plan.state
+        if effective is State.EOL:
+            action = self.policy.action_for(State.EOL)
+            reason = (
+                f"Bedrock withdrew this account's access to Legacy model {model} in {region}"
+                if withdrawn == "idle"
+                else f"{model} reached end of life in {region} on {_day(entry.eol_at)}"
+            )
+            if action is Action.FALLBACK:
+                return self._error(
+                    NoSuccessorError,
+                    f"{reason} and no successor is configured or recommended. Add one: "
+                    f"Policy(successors={{{(plan.requested_base or model)!r}: '<model id>'}}).",
+                    plan,
+                    exceptions,
+                    successor=successor,
+                )
+            return self._error(
+                ModelEndOfLifeError,
+                f"{reason}; on_eol='error' stopped the call before it was sent."
+                + self._advice(entry),
+                plan,
+                exceptions,
+                successor=successor,
+            )
+        if effective is State.EXTENDED_ACCESS:
+            return self._error(
+                ExtendedAccessError,
+                f"{model} is in public extended access in {region} (end of life "
+                f"{_day(entry.eol_at)}); on_extended_access='error' stopped the call."
+                + self._advice(entry),
+                plan,
+                exceptions,
+                successor=successor,
+            )
+        return self._error(
+            LegacyModelError,
+            f"{model} is Legacy in {region} (end of life {_day(entry.eol_at)}); "
+            "on_legacy='error' stopped the call." + self._advice(entry),
+            plan,
+            exceptions,
+            successor=successor,
+        )
+
+    def _error(
+        self,
+        cls: type[ModelUnavailableError],
+        message: str,
+        plan: CallPlan,
+        exceptions: Any,
+        *,
+        successor: str | None,
+    ) -> ModelUnavailableError:
+        raised = self._matching_class(cls, exceptions)
+        return raised(
+            message,
+            model_id=plan.requested_model_id,
+            operation=plan.operation,
+            base_model_id=plan.requested_base,
+            region=plan.region,
+            state=plan.state,
+            eol_at=plan.eol_at,
+            successor=successor,
+        )
+
+    def _matching_class(
+        self, cls: type[ModelUnavailableError], exceptions: Any
+    ) -> type[ModelUnavailableError]:
+        """``cls`` combined with the client's own modeled exception for the same error code."""
+        modeled = getattr(exceptions, cls.error_code, None) if exceptions is not None else None
+        if not isinstance(modeled, type) or not issubclass(modeled, Exception):
+            return cls
+        key = (cls, modeled)
+        with self._lock:
+            combined = self._exception_classes.get(key)
+            if combined is None:
+                combined = type(cls.__name__, (cls, modeled), {"__module__": cls.__module__})
+                self._exception_classes[key] = combined
+        return combined  # type: ignore[return-value]
+
+    def _advice(self, entry: ModelLifecycle) -> str:
+        target = self.policy.successor_for(entry.model_id, entry.model_id)
+        if target:
+            return f" Move to {target} (configured successor)."
+        if entry.recommended:
+            return f" Move to {entry.recommended[0]} (AWS's recommendation)."
+        return ""
+
+    def _warn(self, category: type[LifecycleWarning], message: str, key: tuple[Any, ...]) -> None:
+        if self.policy.warn_once and not self.catalog.first_time(*key):
+            return
+        logger.warning(
+            "bedrock_lifecycle.%s: %s",
+            category.__name__,
+            message,
+            extra={"bl_warning": category.__name__},
+        )
+        warnings.warn(message, category, stacklevel=_stacklevel())
+
+    def _warn_state(
+        self,
+        entry: ModelLifecycle,
+        state: State,
+        region: str | None,
+        now: datetime,
+        _unused: object,
+    ) -> None:
+        if state not in (State.LEGACY, State.EXTENDED_ACCESS):
+            return
+        days = entry.days_until_eol(now)
+        when = (
+            f"end of life on {_day(entry.eol_at)} ({days} days left)"
+            if entry.eol_at is not None
+            else "end-of-life date not announced yet"
+        )
+        where = region or "its region"
+        if state is State.EXTENDED_ACCESS:
+            category: type[LifecycleWarning] = ExtendedAccessWarning
+            what = (
+                f"is in public extended access in {where} since "
+                f"{_day(entry.extended_access_at)}: it costs more than standard pricing"
+            )
+        else:
+            category = LegacyModelWarning
+            extra = (
+                f"; public extended access (higher prices) from {_day(entry.extended_access_at)}"
+                if entry.extended_access_at
+                else ""
+            )
+            what = f"is Legacy in {where} since {_day(entry.legacy_at)}{extra}"
+        advice = self._advice(entry) or " No successor is configured or recommended."
+        message = f"{entry.model_id} {what}; {when}.{advice}"
+        self._warn(category, message, ("state", entry.model_id, region, state))
+
+    def _idle_guard(
+        self, entry: ModelLifecycle, state: State, region: str | None, now: datetime
+    ) -> None:
+        if state not in (State.LEGACY, State.EXTENDED_ACCESS):
+            return
+        last = self.catalog.last_used(entry.model_id, region)
+        if last is None:
+            return
+        idle = now - last
+        if idle < timedelta(days=self.policy.idle_warning_days):
+            return
+        message = (
+            f"{entry.model_id} is Legacy and was last called in {region or 'its region'} "
+            f"{idle.days} days ago; Bedrock withdraws an account's access to a Legacy model "
+            f"after {_IDLE_CUTOFF_DAYS} days without calls." + self._advice(entry)
+        )
+        self._warn(IdleLegacyWarning, message, ("idle", entry.model_id, region, last.date()))
+
+    def _warn_fallback(self, plan: CallPlan, entry: ModelLifecycle, now: datetime) -> None:
+        why = {
+            State.EOL: f"reached end of life on {_day(entry.eol_at)}",
+            State.EXTENDED_ACCESS: "is in public extended access",
+            State.LEGACY: "is Legacy",
+        }.get(plan.state, "was refused by Bedrock")
+        if plan.requested_base and self.catalog.withdrawn(plan.requested_base, plan.region):
+            why = "was refused by Bedrock (lifecycle error)"
+        message = (
+            f"{plan.requested_model_id} {why} in {plan.region or 'its region'}; "
+            f"{plan.operation} sent to {plan.invoked_model_id} instead."
+        )
+        self._warn(
+            FallbackWarning,
+            message,
+            ("fallback", plan.requested_model_id, plan.invoked_model_id, plan.region),
+        )
+
+    # -- after the call ---------------------------------------------------------------------
+
+    def observe_failure(self, plan: CallPlan, code: str | None, message: str | None) -> str | None:
+        """Classify a Bedrock error for ``plan``; record lifecycle failures in the catalog."""
+        kind = lifecycle_error_kind(code, message, plan.invoked_state)
+        if kind is not None:
+            target = plan.invoked_base or plan.invoked_model_id
+            self.catalog.mark_unavailable(target, plan.region, kind)
+            logger.warning(
+                "bedrock_lifecycle.lifecycle_error: Bedrock refused %s in %s (%s)",
+                plan.invoked_model_id,
+                plan.region,
+                kind,
+                extra={"bl_model_id": plan.invoked_model_id, "bl_kind": kind},
+            )
+        return kind
+
+    def finish(self, plan: CallPlan, response: MutableMapping[str, Any]) -> None:
+        """Annotate a successful response and record its usage (non-stream operations)."""
+        if plan.invoked_base:
+            self.catalog.note_success(plan.invoked_base, plan.region)
+        metadata = response.get("ResponseMetadata")
+        if isinstance(metadata, MutableMapping):
+            metadata["BedrockLifecycle"] = plan.metadata()
+        if plan.operation == "Converse":
+            self.record(plan, usage_from_converse(response), response)
+        elif plan.operation == "InvokeModel":
+            headers = metadata.get("HTTPHeaders", {}) if isinstance(metadata, Mapping) else {}
+            self.record(plan, usage_from_invoke_headers(headers), response)
+
+    def record(self, plan: CallPlan, usage: Usage, response: Mapping[str, Any] | None) -> None:
+        """Write one usage record to the ledger; never raises."""
+        if self.ledger is None or plan.operation not in _RECORDED_OPERATIONS:
+            return
+        try:
+            price_key = plan.invoked_base or plan.invoked_model_id
+            price = self.prices.price_for(price_key, plan.region) if self.prices else None
+            metadata = response.get("ResponseMetadata") if response else None
+            request_id = metadata.get("RequestId") if isinstance(metadata, Mapping) else None
+            rec = UsageRecord.from_usage(
+                usage,
+                price=price,
+                operation=plan.operation,
+                region=plan.region,
+                requested_model_id=plan.requested_model_id,
+                invoked_model_id=plan.invoked_model_id,
+                state=plan.invoked_state.value,
+                extended_access=plan.extended_access,
+                request_id=request_id if isinstance(request_id, str) else None,
+                fallback_from=plan.requested_model_id if plan.fallback else None,
+                timestamp=self.catalog.now(),
+            )
+            self.ledger.record(rec)
+        except Exception:  # recording must never break the caller's call
+            logger.exception("bedrock_lifecycle.record_failed")
+
+
+def _counts_invoke_body(plan: CallPlan) -> bool:
+    if plan.operation != "CountTokens":
+        return False
+    shape = plan.params.get("input")
+    return isinstance(shape, Mapping) and "invokeModel" in shape
+
+
+def _body_bytes(body: Any) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, bytearray):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    read: Callable[[], Any] | None = getattr(body, "read", None)
+    if read is not None:
+        data = read()
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    raise TypeError(f"cannot translate a request body of type {type(body).__name__}")

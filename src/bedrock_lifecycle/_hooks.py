@@ -1,0 +1,153 @@
+"""Install-once governance through botocore's event system.
+
+``install()`` registers two handlers on a boto3 session's event emitter; every
+``bedrock-runtime`` client the session creates afterwards copies them, including clients built
+inside third-party libraries:
+
+- ``provide-client-params.bedrock-runtime.<Operation>`` runs before validation and
+  serialization: it looks the model up, warns, rewrites ``modelId`` to a successor or raises.
+- ``after-call.bedrock-runtime.<Operation>`` sees the parsed response: it adds
+  ``ResponseMetadata["BedrockLifecycle"]``, records usage (wrapping streams), and notes
+  lifecycle errors in the catalog so that the *next* call goes to the successor.
+
+An ``after-call`` handler cannot send the request again, so the immediate retry on a successor
+after a lifecycle error (reactive fallback) needs :func:`bedrock_lifecycle.wrap`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from ._catalog import Catalog, default_catalog
+from ._client import make_governor
+from ._governor import CallPlan, Governor
+from ._policy import Policy
+from ._pricing import PriceBook
+from ._streams import GovernedStream, StreamRecorder
+from ._usage import Usage
+from .ledger import Ledger
+
+__all__ = ["install", "installed_governor", "uninstall"]
+
+_PARAMS_EVENT = "provide-client-params.bedrock-runtime"
+_AFTER_EVENT = "after-call.bedrock-runtime"
+_PARAMS_ID = "bedrock-lifecycle-provide-client-params"
+_AFTER_ID = "bedrock-lifecycle-after-call"
+_PLAN_KEY = "bedrock_lifecycle_plan"
+_STREAM_KEYS = {"ConverseStream": "stream", "InvokeModelWithResponseStream": "body"}
+
+_lock = threading.Lock()
+_installed: dict[int, tuple[Any, Governor]] = {}
+
+
+class _Handlers:
+    """The two handlers, bound to one governor."""
+
+    def __init__(self, governor: Governor) -> None:
+        self.governor = governor
+
+    def before(
+        self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> dict[str, Any] | None:
+        plan = self.governor.plan(model.name, params, context.get("client_region"))
+        if plan is None:
+            return None
+        context[_PLAN_KEY] = plan
+        return plan.params
+
+    def after(
+        self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
+        plan: CallPlan | None = context.get(_PLAN_KEY)
+        if plan is None:
+            return
+        status = getattr(http_response, "status_code", 200)
+        if status >= 300:
+            error = parsed.get("Error", {}) if isinstance(parsed, Mapping) else {}
+            self.governor.observe_failure(plan, error.get("Code"), error.get("Message"))
+            return
+        stream_key = _STREAM_KEYS.get(plan.operation)
+        if stream_key is None:
+            self.governor.finish(plan, parsed)
+            return
+        if plan.invoked_base:
+            self.governor.catalog.note_success(plan.invoked_base, plan.region)
+        metadata = parsed.get("ResponseMetadata")
+        if isinstance(metadata, dict):
+            metadata["BedrockLifecycle"] = plan.metadata()
+        governor = self.governor
+
+        def done(usage: Usage) -> None:
+            governor.record(plan, usage, parsed)
+
+        inner = parsed.get(stream_key)
+        if inner is not None:
+            parsed[stream_key] = GovernedStream(inner, StreamRecorder(plan.operation, done))
+
+
+def _session_or_default(session: Any) -> Any:
+    if session is not None:
+        return session
+    import boto3
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    return boto3.DEFAULT_SESSION
+
+
+def install(
+    session: Any = None,
+    *,
+    policy: Policy | None = None,
+    catalog: Catalog | None = None,
+    ledger: Ledger | None = None,
+    prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None = None,
+) -> Governor:
+    """Govern every ``bedrock-runtime`` client ``session`` creates from now on.
+
+    ``session`` is a ``boto3.session.Session`` or a botocore session (default: boto3's default
+    session, the one ``boto3.client()`` uses). Installing again replaces the earlier settings.
+    Clients created before the call are not affected (wrap them with
+    :func:`bedrock_lifecycle.wrap`). Returns the governor, whose ``catalog`` and ``ledger`` can be
+    inspected.
+    """
+    target = _session_or_default(session)
+    governor = make_governor(
+        catalog=catalog if catalog is not None else default_catalog(),
+        policy=policy,
+        ledger=ledger,
+        prices=prices,
+    )
+    handlers = _Handlers(governor)
+    events = target.events
+    with _lock:
+        events.unregister(_PARAMS_EVENT, unique_id=_PARAMS_ID)
+        events.unregister(_AFTER_EVENT, unique_id=_AFTER_ID)
+        events.register(_PARAMS_EVENT, handlers.before, unique_id=_PARAMS_ID)
+        events.register(_AFTER_EVENT, handlers.after, unique_id=_AFTER_ID)
+        _installed[id(target)] = (target, governor)
+    return governor
+
+
+def uninstall(session: Any = None) -> None:
+    """Stop governing clients ``session`` creates from now on (harmless if not installed).
+
+    Clients already created keep the handlers they copied at creation.
+    """
+    target = _session_or_default(session)
+    events = target.events
+    with _lock:
+        events.unregister(_PARAMS_EVENT, unique_id=_PARAMS_ID)
+        events.unregister(_AFTER_EVENT, unique_id=_AFTER_ID)
+        _installed.pop(id(target), None)
+
+
+def installed_governor(session: Any = None) -> Governor | None:
+    """The governor :func:`install` put on ``session``, if any."""
+    target = _session_or_default(session)
+    with _lock:
+        found = _installed.get(id(target))
+    return found[1] if found else None
