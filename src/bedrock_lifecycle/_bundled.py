@@ -11,7 +11,7 @@ The JSON holds every row of AWS's published "Model lifecycle" tables. Its shape:
           "name": "Claude 3.5 Sonnet v1",
           "provider": "Anthropic",
           "model_id": "anthropic.claude-3-5-sonnet-20240620-v1:0",
-          "regions": ["us-east-1", "us-west-2"],
+          "regions": ["us-east-1", "us-west-2"],   # [] where AWS said "all Regions"
           "legacy_at": "2025-08-25",            # dates are midnight UTC; null when not given
           "extended_access_at": "2025-12-01",
           "eol_at": "2026-03-01",
