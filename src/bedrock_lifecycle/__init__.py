@@ -29,7 +29,7 @@ from ._errors import (
     ModelUnavailableError,
     NoSuccessorError,
 )
-from ._governor import CallPlan, Governor
+from ._governor import CallPlan, Governor, lifecycle_metadata
 from ._hooks import install, installed_governor, uninstall
 from ._ids import IdForm, ModelRef, parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, Source, State
@@ -101,6 +101,7 @@ __all__ = [
     "compute_cost",
     "default_catalog",
     "install",
+    "lifecycle_metadata",
     "installed_governor",
     "parse_model_id",
     "render_successor",

@@ -45,7 +45,13 @@ from ._usage import (
 )
 from .ledger import Ledger
 
-__all__ = ["GOVERNED_OPERATIONS", "CallPlan", "Governor", "lifecycle_error_kind"]
+__all__ = [
+    "GOVERNED_OPERATIONS",
+    "CallPlan",
+    "Governor",
+    "lifecycle_error_kind",
+    "lifecycle_metadata",
+]
 
 logger = logging.getLogger("bedrock_lifecycle")
 
@@ -107,6 +113,18 @@ class CallPlan:
             "eolAt": self.eol_at.date().isoformat() if self.eol_at else None,
             "fallback": self.fallback,
         }
+
+
+def lifecycle_metadata(response: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ``ResponseMetadata["BedrockLifecycle"]`` block of a governed response, if any.
+
+    A typed accessor: boto3's type stubs do not know the key. The block holds
+    ``requestedModelId``, ``invokedModelId``, ``state``, ``eolAt`` (YYYY-MM-DD or ``None``) and
+    ``fallback``.
+    """
+    metadata = response.get("ResponseMetadata")
+    found = metadata.get("BedrockLifecycle") if isinstance(metadata, Mapping) else None
+    return dict(found) if isinstance(found, Mapping) else None
 
 
 def lifecycle_error_kind(code: str | None, message: str | None, known_state: State) -> str | None:
