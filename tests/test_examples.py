@@ -1,0 +1,62 @@
+"""Every example runs offline against the fake, and the docs show what it prints."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def _run(name: str, tmp_path: pathlib.Path) -> str:
+    env = {
+        **os.environ,
+        "BEDROCK_LIFECYCLE_CACHE_DIR": str(tmp_path),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_getting_started_prints_what_the_docs_show(tmp_path: pathlib.Path) -> None:
+    out = _run("getting_started.py", tmp_path)
+    lines = out.splitlines()
+    assert lines[0].startswith("January: ExtendedAccessWarning")
+    assert lines[2].startswith("March: FallbackWarning")
+    assert lines[3] == "  invoked: us.anthropic.claude-sonnet-4-20250514-v1:0"
+    page = (ROOT / "docs" / "getting-started.md").read_text("utf-8")
+    for line in lines[:4]:
+        assert line in page
+
+
+def test_install_hooks_example_falls_back_to_the_aws_recommendation(
+    tmp_path: pathlib.Path,
+) -> None:
+    out = _run("install_hooks.py", tmp_path)
+    assert "FallbackWarning" in out
+    assert "invoked: amazon.nova-micro-v1:0" in out
+    assert "ledger records: 1" in out
+
+
+def test_typed_example_runs(tmp_path: pathlib.Path) -> None:
+    assert "answer: This is a fake reply" in _run("typed_client.py", tmp_path)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("test_"))
+)
+def test_every_example_runs(name: str, tmp_path: pathlib.Path) -> None:
+    _run(name, tmp_path)
