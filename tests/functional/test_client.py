@@ -486,30 +486,51 @@ def test_idle_legacy_model_gets_a_warning_after_ten_days(local_world: World) -> 
 # -- Ledger figures ----------------------------------------------------------------------------
 
 
+def _sink(kind: str, tmp_path: Any) -> Any:
+    if kind == "jsonl":
+        return bl.JsonlLedger(tmp_path / "usage.jsonl")
+    if kind == "sqlite":
+        return bl.SqliteLedger(tmp_path / "usage.db")
+    return bl.MemoryLedger()
+
+
+@pytest.mark.parametrize("sink", ["memory", "jsonl", "sqlite"])
 @pytest.mark.parametrize("operation", RECORDED)
 @pytest.mark.parametrize(
     ("when", "cost", "standard", "premium"),
     [(ACTIVE_AT, 0.0105, 0.0105, 0.0), (EXTENDED_AT, 0.021, 0.0105, 0.0105)],
 )
 def test_usage_and_cost_are_recorded_exactly(
-    world: World, operation: str, when: Any, cost: float, standard: float, premium: float
+    world: World,
+    operation: str,
+    sink: str,
+    when: Any,
+    cost: float,
+    standard: float,
+    premium: float,
+    tmp_path: Any,
 ) -> None:
     from ._world import V2
 
     world.at(when)
-    client = world.client(policy=bl.Policy(on_extended_access="ignore"))
+    ledger = _sink(sink, tmp_path)
+    client = world.client(policy=bl.Policy(on_extended_access="ignore"), ledger=ledger)
     call(client, operation, f"us.{V2}")
-    [record] = client.ledger.records()  # type: ignore[union-attr]
+    [record] = ledger.records()
+    ledger.close()
     assert record.operation == operation
     assert (record.input_tokens, record.output_tokens) == (1000, 500)
     assert record.requested_model_id == record.invoked_model_id == f"us.{V2}"
     assert record.extended_access is (when == EXTENDED_AT)
+    assert record.state == ("EXTENDED_ACCESS" if when == EXTENDED_AT else "ACTIVE")
     assert (record.cost_usd, record.standard_cost_usd, record.premium_usd) == (
         cost,
         standard,
         premium,
     )
+    [sent] = [r for r in world.fake.requests if r.operation == operation]
     assert record.request_id
+    assert record.region == sent.region == "us-east-1"
 
 
 def test_unknown_prices_are_recorded_as_unknown(local_world: World) -> None:
