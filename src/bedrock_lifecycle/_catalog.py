@@ -191,10 +191,12 @@ class Catalog:
         )
         self._regions: dict[str, RegionData] = {}
         self._observed: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self._forgotten: set[tuple[str, str]] = set()
         self._resolved: dict[str, str] = {}
         self._last_used: dict[tuple[str, str], datetime] = {}
         self._last_used_written: dict[tuple[str, str], datetime] = {}
         self._resolve_retry_at: dict[str, float] = {}
+        self._resolve_failed: set[str] = set()
         self._resolving: dict[str, threading.Event] = {}
         self._inflight: dict[str, threading.Event] = {}
         self._threads: set[threading.Thread] = set()
@@ -205,7 +207,6 @@ class Catalog:
         self._bundled_index: dict[tuple[str, str | None], ModelLifecycle] | None = None
         self._warned: set[tuple[Any, ...]] = set()
         self._file_loaded = False
-        self._closed = False
         self.refresh_count = 0
         """Control-plane ListFoundationModels rounds this catalog has made (for diagnostics)."""
         _LIVE_CATALOGS.add(self)
@@ -277,7 +278,9 @@ class Catalog:
                 continue
             with self._lock:
                 self._load_file_once()
-                before = dict(self._regions[name].models) if name in self._regions else {}
+                previous = self._regions.get(name)
+                before = dict(previous.models) if previous is not None else {}
+                before_at = previous.fetched_at if previous is not None else None
             error = self._refresh_region(name, wait_for_inflight=True)
             with self._lock:
                 after = dict(self._regions[name].models) if name in self._regions else {}
@@ -287,7 +290,11 @@ class Catalog:
                     ok=error is None,
                     error=error,
                     models=len(after),
-                    changes=tuple(_diff(name, before, after, self.now())) if error is None else (),
+                    changes=(
+                        tuple(_diff(name, before, after, before_at, self.now()))
+                        if error is None
+                        else ()
+                    ),
                 )
             )
         return results
@@ -315,6 +322,7 @@ class Catalog:
         key = (base, region or "")
         with self._lock:
             self._observed[key] = (kind, self.now())
+            self._forgotten.discard(key)
             self._merged.clear()
         self._save()
 
@@ -328,8 +336,10 @@ class Catalog:
     def forget(self, model_id: str, region: str | None = None) -> None:
         """Drop what was observed about ``model_id`` (e.g. after access was restored)."""
         with self._lock:
+            self._load_file_once()
             for key in [k for k in self._observed if k[0] == model_id and region in (None, k[1])]:
                 del self._observed[key]
+                self._forgotten.add(key)
             self._merged.clear()
         self._save()
 
@@ -364,7 +374,6 @@ class Catalog:
         """Wait for background refreshes and write the cache file. Safe to call twice."""
         with self._lock:
             threads = list(self._threads)
-            self._closed = True
         for thread in threads:
             thread.join(timeout)
         self._save()
@@ -563,10 +572,25 @@ class Catalog:
             if mine:
                 event = self._resolving[raw] = threading.Event()
         assert event is not None
-        if not mine:
-            event.wait(self._max_wait)
+        if mine:
+            # Resolved on a background thread so that a slow control plane cannot hold the
+            # caller longer than max_wait (the answer is UNKNOWN until it arrives).
+            thread = threading.Thread(
+                target=self._resolve_in_background,
+                args=(ref, region, event),
+                name="bedrock-lifecycle-resolve",
+                daemon=True,
+            )
             with self._lock:
-                return self._resolved.get(raw)
+                self._threads.add(thread)
+            thread.start()
+        if self._max_wait > 0:
+            event.wait(self._max_wait)
+        with self._lock:
+            return self._resolved.get(raw)
+
+    def _resolve_in_background(self, ref: ModelRef, region: str, event: threading.Event) -> None:
+        raw = ref.raw
         base: str | None = None
         try:
             client = self._control_for(region)
@@ -577,7 +601,11 @@ class Catalog:
                 reraise=True,
             )(resolve_base_model, client, ref)
         except Exception as exc:
-            logger.warning(
+            with self._lock:
+                first = raw not in self._resolve_failed
+                self._resolve_failed.add(raw)
+            logger.log(
+                logging.WARNING if first else logging.DEBUG,
                 "bedrock_lifecycle.resolve_failed: could not find the base model of a %s (%s)",
                 ref.form.value,
                 _describe(exc),
@@ -587,13 +615,15 @@ class Catalog:
             with self._lock:
                 if base:
                     self._resolved[raw] = base
+                    self._resolve_failed.discard(raw)
                 else:
                     self._resolve_retry_at[raw] = self._timestamp() + _RESOLVE_RETRY_AFTER
                 self._resolving.pop(raw, None)
+                self._merged.clear()
+                self._threads.discard(threading.current_thread())
+            if base:
+                self._save()  # before waking callers, so what they see is on disk too
             event.set()
-        if base:
-            self._save()
-        return base
 
     # -- merging ----------------------------------------------------------------------------
 
@@ -697,6 +727,9 @@ class Catalog:
             on_disk = read_cache(path, warn=False)
             if on_disk is not None:
                 mine.merge_from(on_disk)
+                with self._lock:
+                    for key in self._forgotten:
+                        mine.observed.pop(key, None)
             write_cache(path, mine, self.now())
         except OSError as exc:
             logger.warning(
@@ -707,8 +740,12 @@ class Catalog:
 
 
 def _fill(high: ModelLifecycle, low: ModelLifecycle) -> ModelLifecycle:
-    """``high`` with its gaps filled from ``low``; a live ACTIVE status keeps its dates empty."""
-    if high.source is Source.API and high.status == "ACTIVE" and high.legacy_at is None:
+    """``high`` with its gaps filled from ``low``; a live ACTIVE status keeps its dates empty.
+
+    Cache entries are live answers an earlier process saved, so they are protected the same way.
+    """
+    live = high.source in (Source.API, Source.CACHE)
+    if live and high.status == "ACTIVE" and high.legacy_at is None:
         return replace(
             high,
             recommended=high.recommended or low.recommended,
@@ -732,15 +769,18 @@ def _diff(
     region: str,
     before: Mapping[str, ModelLifecycle],
     after: Mapping[str, ModelLifecycle],
+    before_at: datetime | None,
     now: datetime,
 ) -> Iterable[ModelChange]:
+    """Differences; a state change compares the state at the previous fetch with the state now."""
+    then = before_at or now
     for model_id in sorted(set(before) | set(after)):
         old, new = before.get(model_id), after.get(model_id)
         if old is None:
             yield ModelChange(model_id, region, "added", None, new)
         elif new is None:
             yield ModelChange(model_id, region, "removed", old, None)
-        elif old.state(now) is not new.state(now):
+        elif old.state(then) is not new.state(now):
             yield ModelChange(model_id, region, "state", old, new)
         elif (old.legacy_at, old.extended_access_at, old.eol_at) != (
             new.legacy_at,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ConfigurationError
+from ._ids import base_model_id
 from ._lifecycle import ModelLifecycle, Source
 
 __all__ = ["Overrides", "load_overrides"]
@@ -113,31 +114,42 @@ def _parse(data: Mapping[str, Any], source: str | None) -> Overrides:
                 "unknown top-level key (put models under [models])", key=extra[0], source=source
             )
     out: Overrides = {}
-    for model_id, values in models.items():
-        if not isinstance(model_id, str) or not model_id.strip():
+    seen: dict[str, str] = {}
+    for key, values in models.items():
+        if not isinstance(key, str) or not key.strip():
             raise ConfigurationError("model ids must be non-empty strings", source=source)
+        # Lifecycle belongs to the base model: a profile id or foundation-model ARN key
+        # overrides the model behind it.
+        model_id = base_model_id(key) or key
+        if model_id in seen:
+            raise ConfigurationError(
+                f"names the same model as {seen[model_id]!r}; give each model one entry",
+                key=key,
+                source=source,
+            )
+        seen[model_id] = key
         if isinstance(values, ModelLifecycle):
             out[(model_id, values.region)] = values
             continue
         if not isinstance(values, Mapping):
-            raise ConfigurationError("must be a table of settings", key=model_id, source=source)
+            raise ConfigurationError("must be a table of settings", key=key, source=source)
         regions = values.get("regions") or {}
         if not isinstance(regions, Mapping):
             raise ConfigurationError(
-                "must be a table of region names", key=f"{model_id}.regions", source=source
+                "must be a table of region names", key=f"{key}.regions", source=source
             )
         shared = {k: v for k, v in values.items() if k != "regions"}
-        out[(model_id, None)] = _entry(model_id, None, shared, model_id, source)
+        out[(model_id, None)] = _entry(model_id, None, shared, key, source)
         for region, regional in regions.items():
             if not isinstance(regional, Mapping):
                 raise ConfigurationError(
                     "must be a table of settings",
-                    key=f"{model_id}.regions.{region}",
+                    key=f"{key}.regions.{region}",
                     source=source,
                 )
             merged = {**shared, **regional}
             out[(model_id, str(region))] = _entry(
-                model_id, str(region), merged, f"{model_id}.regions.{region}", source
+                model_id, str(region), merged, f"{key}.regions.{region}", source
             )
     return out
 
