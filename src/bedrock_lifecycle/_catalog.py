@@ -27,7 +27,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -361,6 +361,31 @@ class Catalog:
         with self._lock:
             self._load_file_once()
             return self._last_used.get((model_id, region or ""))
+
+    def used_models(self) -> list[tuple[str, str | None, datetime | None]]:
+        """``(base model id, region, last successful call)`` for every model this machine used.
+
+        Models Bedrock refused with a lifecycle error count as used (their last successful call
+        may be unknown: ``None``). Read from this catalog and its cache file, so other processes'
+        calls count too; most recent first. No network.
+        """
+        with self._lock:
+            self._load_file_once()
+            path = self.cache_path
+            used: dict[tuple[str, str], datetime | None] = dict(self._last_used)
+            observed = set(self._observed)
+        on_disk = read_cache(path, warn=False) if path is not None else None
+        if on_disk is not None:
+            observed.update(on_disk.observed)
+            for key, when in on_disk.last_used.items():
+                known = used.get(key)
+                if known is None or when > known:
+                    used[key] = when
+        for key in observed:
+            used.setdefault(key, None)
+        rows = [(model, region or None, when) for (model, region), when in used.items()]
+        oldest = datetime.min.replace(tzinfo=timezone.utc)
+        return sorted(rows, key=lambda row: (row[2] or oldest, row[0]), reverse=True)
 
     def first_time(self, *key: Any) -> bool:
         """True the first time this catalog sees ``key`` (used for warn-once)."""

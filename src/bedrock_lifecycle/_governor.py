@@ -500,7 +500,7 @@ class Governor:
     def _idle_guard(
         self, entry: ModelLifecycle, state: State, region: str | None, now: datetime
     ) -> None:
-        if state not in (State.LEGACY, State.EXTENDED_ACCESS):
+        if not self.policy.idle_warning_days or state not in (State.LEGACY, State.EXTENDED_ACCESS):
             return
         last = self.catalog.last_used(entry.model_id, region)
         if last is None:

@@ -641,3 +641,27 @@ def test_threads_share_one_client_safely(local_world: World) -> None:
     assert not any(t.is_alive() for t in threads)
     assert len(client.ledger.records()) == 320  # type: ignore[union-attr]
     assert local_world.invoked() == [NEW] * 320
+
+
+def test_idle_warning_days_zero_turns_the_idle_guard_off(local_world: World) -> None:
+    local_world.at(LEGACY_AT)
+    client = local_world.client(policy=bl.Policy(idle_warning_days=0, on_legacy="ignore"))
+    call(client, "Converse", OLD)
+    local_world.at(LEGACY_AT + timedelta(days=12))
+    call(client, "Converse", OLD)  # warnings are errors: an idle warning would fail here
+
+
+def test_used_models_lists_what_this_machine_called(local_world: World, tmp_path: Any) -> None:
+    catalog = local_world.catalog(persist=True, cache_path=tmp_path / "cache.json")
+    client = local_world.client(catalog=catalog)
+    call(client, "Converse", f"us.{NEW}")
+    local_world.at(LEGACY_AT)
+    with pytest.warns(bl.LegacyModelWarning):
+        call(client, "Converse", OLD)
+    assert [(m, r) for m, r, _ in catalog.used_models()] == [
+        (OLD, "us-east-1"),
+        (NEW, "us-east-1"),
+    ]
+    # Another process (a new catalog on the same file) sees them too.
+    again = local_world.catalog(persist=True, cache_path=tmp_path / "cache.json", warm=False)
+    assert {m for m, _, _ in again.used_models()} == {OLD, NEW}

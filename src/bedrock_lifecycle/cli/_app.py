@@ -1,0 +1,337 @@
+"""The ``bedrock-lifecycle`` command: argument parsing, dispatch and error reporting."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+import bedrock_lifecycle as bl
+
+from ._common import add_catalog_options, parse_when
+from ._output import Output
+
+__all__ = ["build_parser", "main"]
+
+PROG = "bedrock-lifecycle"
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_MAIN_EPILOG = """\
+examples:
+  bedrock-lifecycle demo                       watch a model age, offline, in seconds
+  bedrock-lifecycle status anthropic.claude-3-5-sonnet-20240620-v1:0 -r us-east-1 -r eu-central-2
+  bedrock-lifecycle timeline --days 90
+  bedrock-lifecycle scan src/ --fail-on eol --format sarif > lifecycle.sarif
+  bedrock-lifecycle costs --ledger usage.jsonl --by model,day
+  bedrock-lifecycle refresh --region us-east-1
+
+exit status: 0 ok, 1 scan findings at or above --fail-on (refresh: every region failed),
+2 usage or input error, 130 interrupted.
+"""
+
+_STATUS_EPILOG = """\
+examples:
+  bedrock-lifecycle status anthropic.claude-3-5-sonnet-20241022-v2:0
+  bedrock-lifecycle status us.anthropic.claude-3-7-sonnet-20250219-v1:0 -r us-east-1 -r eu-west-1
+  bedrock-lifecycle status --ledger usage.jsonl --json
+  bedrock-lifecycle status --offline --at 2026-06-01 --overrides lifecycle.toml MODEL
+
+With no MODEL: the models this machine has used, from --ledger records when given, else from
+the lifecycle cache file the library keeps.
+"""
+
+_SCAN_EPILOG = """\
+examples:
+  bedrock-lifecycle scan                           the current directory
+  bedrock-lifecycle scan src/ infra/ --region eu-central-2
+  bedrock-lifecycle scan --fail-on eol             exit 1 if any id is past end of life
+  bedrock-lifecycle scan --format sarif > bedrock-lifecycle.sarif
+
+Offline by default (bundled data, the cache file and --overrides): CI needs no AWS credentials.
+--online also asks the Bedrock control plane. Exit status: 0 ok, 1 findings at or above
+--fail-on, 2 usage error.
+"""
+
+_TIMELINE_EPILOG = """\
+examples:
+  bedrock-lifecycle timeline                       the next 180 days for the models in use
+  bedrock-lifecycle timeline --days 365 -r us-east-1 -r ap-northeast-1 MODEL
+"""
+
+_COSTS_EPILOG = """\
+examples:
+  bedrock-lifecycle costs --ledger usage.jsonl
+  bedrock-lifecycle costs --ledger usage.db --since 2026-01-01 --until 2026-01-31 --by model,day
+
+Calls with no known price are counted apart as "unpriced", never as $0. A plain --until date
+includes that whole day (UTC).
+"""
+
+_REFRESH_EPILOG = """\
+examples:
+  bedrock-lifecycle refresh                        the default region and every cached region
+  bedrock-lifecycle refresh -r us-east-1 -r eu-central-2
+  bedrock-lifecycle refresh --endpoint-url http://127.0.0.1:4566
+
+Needs AWS credentials allowed bedrock:ListFoundationModels. Exit status 1 when every region
+failed.
+"""
+
+_DEMO_EPILOG = """\
+Runs entirely in this process against the bundled fake Bedrock: no AWS account, no network,
+nothing written to disk.
+"""
+
+_FAKE_EPILOG = """\
+examples:
+  bedrock-lifecycle fake-server --port 8765
+  bedrock-lifecycle fake-server --scenario scenario.toml --now 2026-02-01
+
+Scenario files (.json or .toml) declare models with regions and lifecycle dates; see the
+command-line documentation. Stop with Ctrl-C.
+"""
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (0-65535)")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _by(text: str) -> str:
+    from bedrock_lifecycle.ledger import GROUP_KEYS
+
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    unknown = [key for key in keys if key not in GROUP_KEYS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"cannot group by {', '.join(unknown)}; choose from {', '.join(GROUP_KEYS)}"
+        )
+    return ",".join(keys)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    from ._costs import parse_until
+
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Keep applications on Amazon Bedrock working while their models age: "
+        "lifecycle status, source scans, transition timelines, extended-access costs.",
+        epilog=_MAIN_EPILOG,
+        formatter_class=formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {bl.__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log what the library does (stderr)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str, epilog: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=help_text, description=help_text, epilog=epilog, formatter_class=formatter
+        )
+
+    status = add("status", "lifecycle state, dates and replacement of models", _STATUS_EPILOG)
+    status.add_argument("models", nargs="*", metavar="MODEL", help="model ids (any form)")
+    status.add_argument("--ledger", metavar="PATH", help="find models in use in this ledger")
+    status.add_argument("--policy", metavar="FILE", help="policy file with configured successors")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    add_catalog_options(status)
+
+    scan = add("scan", "find model ids in source files and judge each one", _SCAN_EPILOG)
+    scan.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    scan.add_argument(
+        "--format", choices=("text", "json", "sarif"), default="text", help="output format"
+    )
+    scan.add_argument(
+        "--fail-on",
+        choices=("legacy", "extended-access", "eol"),
+        help="exit 1 when any finding is in this state or a later one",
+    )
+    scan.add_argument(
+        "--online", action="store_true", help="also ask the Bedrock control plane (needs AWS)"
+    )
+    scan.add_argument("--policy", metavar="FILE", help="policy file with configured successors")
+    scan.add_argument("--all", action="store_true", help="list Active models too (text format)")
+    scan.add_argument(
+        "--no-gitignore", action="store_true", help="read files .gitignore would leave out"
+    )
+    scan.add_argument("--jobs", type=_positive, metavar="N", help="worker processes")
+    add_catalog_options(scan)
+
+    timeline = add("timeline", "upcoming Legacy, extended-access and EOL dates", _TIMELINE_EPILOG)
+    timeline.add_argument("models", nargs="*", metavar="MODEL", help="model ids (any form)")
+    timeline.add_argument(
+        "--days", type=_days, default=180, metavar="N", help="look ahead N days (default 180)"
+    )
+    timeline.add_argument("--ledger", metavar="PATH", help="find models in use in this ledger")
+    timeline.add_argument("--policy", metavar="FILE", help="policy file with configured successors")
+    timeline.add_argument("--json", action="store_true", help="print JSON")
+    add_catalog_options(timeline)
+
+    costs = add("costs", "spend and extended-access premium from a ledger", _COSTS_EPILOG)
+    costs.add_argument(
+        "--ledger", metavar="PATH", required=True, help="a .jsonl or .db/.sqlite ledger file"
+    )
+    costs.add_argument("--since", type=parse_when, metavar="DATE", help="from DATE (inclusive)")
+    costs.add_argument("--until", type=parse_until, metavar="DATE", help="up to DATE (inclusive)")
+    costs.add_argument(
+        "--by", type=_by, default="model", metavar="KEYS", help="group by model,region,day,state"
+    )
+    costs.add_argument("--json", action="store_true", help="print JSON")
+
+    refresh = add("refresh", "fetch lifecycle data from AWS into the cache", _REFRESH_EPILOG)
+    refresh.add_argument("--json", action="store_true", help="print JSON")
+    add_catalog_options(refresh, at=False, offline=False)
+
+    demo = add("demo", "a model ages from Active to EOL against a fake Bedrock", _DEMO_EPILOG)
+    demo.add_argument("--fast", action="store_true", help="no pauses between stages")
+    demo.add_argument("--json", action="store_true", help="print JSON")
+
+    fake = add("fake-server", "run the fake Bedrock on a local port", _FAKE_EPILOG)
+    fake.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
+    fake.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    fake.add_argument("--scenario", metavar="FILE", help="scenario file (.json or .toml)")
+    fake.add_argument("--now", type=parse_when, metavar="DATE", help="the fake's clock")
+    return parser
+
+
+def _handler(name: str) -> Callable[[argparse.Namespace, Output], int]:
+    if name == "status":
+        from ._lifecycle_cmds import run_status
+
+        return run_status
+    if name == "timeline":
+        from ._lifecycle_cmds import run_timeline
+
+        return run_timeline
+    if name == "refresh":
+        from ._lifecycle_cmds import run_refresh
+
+        return run_refresh
+    if name == "scan":
+        from ._scan_cmd import run_scan
+
+        return run_scan
+    if name == "costs":
+        from ._costs import run_costs
+
+        return run_costs
+    if name == "demo":
+        from ._demo import run_demo
+
+        return run_demo
+    from ._fake_server import run_fake_server
+
+    return run_fake_server
+
+
+class _LogFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        level = record.levelname.lower()
+        region, error = getattr(record, "bl_region", None), getattr(record, "bl_error", None)
+        if region and error and str(record.msg).startswith("bedrock_lifecycle.refresh_failed"):
+            return (
+                f"{PROG}: {level}: could not fetch lifecycle data for {region} ({error}); "
+                "using the cache file and bundled data"
+            )
+        return f"{PROG}: {level}: {record.getMessage()}"
+
+
+def _setup_logging(verbose: bool, stream: TextIO) -> logging.Handler:
+    """Library log records at WARNING (DEBUG with -v) on stderr, minus warning duplicates."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_LogFormatter())
+    # The governor logs each lifecycle warning it also raises with warnings.warn: show it once.
+    handler.addFilter(lambda record: not hasattr(record, "bl_warning"))
+    handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logger = logging.getLogger("bedrock_lifecycle")
+    logger.addHandler(handler)
+    if verbose:
+        logger.setLevel(logging.DEBUG)
+    return handler
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    stream = file or sys.stderr
+    stream.write(f"{PROG}: warning: {message}\n")
+
+
+def _fail(message: str, stream: TextIO) -> int:
+    stream.write(f"{PROG}: error: {message}\n")
+    return EXIT_USAGE
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc) or exc.__class__.__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    out = Output()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = _setup_logging(args.verbose, out.stderr)
+    previous_show = warnings.showwarning
+    warnings.showwarning = _show_warning
+    run = _handler(args.command)
+    try:
+        return run(args, out)
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, without a second error at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        out.stderr.write("\n")
+        return EXIT_INTERRUPTED
+    except (bl.ConfigurationError, bl.LifecycleError, ValueError) as exc:
+        return _fail(str(exc), out.stderr)
+    except OSError as exc:
+        return _fail(_describe_os_error(exc), out.stderr)
+    finally:
+        warnings.showwarning = previous_show
+        logging.getLogger("bedrock_lifecycle").removeHandler(handler)

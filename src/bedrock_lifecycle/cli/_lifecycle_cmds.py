@@ -1,0 +1,312 @@
+"""``status``, ``timeline`` and ``refresh``: reading and updating the lifecycle catalog."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import bedrock_lifecycle as bl
+
+from ._common import (
+    InUse,
+    build_catalog,
+    load_policy,
+    models_in_use,
+    regions_from,
+    replacement_for,
+)
+from ._output import Output, day, state_label
+
+__all__ = ["run_refresh", "run_status", "run_timeline"]
+
+_NOTHING_KNOWN = (
+    "no models in use are known on this machine ({origin} has none). Name models "
+    "(bedrock-lifecycle status MODEL ...), pass --ledger PATH, or run your application "
+    "with bedrock-lifecycle first."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    model_id: str
+    region: str
+    entry: bl.ModelLifecycle
+    state: bl.State
+    next: tuple[bl.State, datetime] | None
+    replacement: str | None
+    replacement_source: str | None
+    last_used: datetime | None
+
+
+def _targets(args: argparse.Namespace, catalog: bl.Catalog, out: Output) -> list[InUse] | None:
+    """What to report on: the models named, else those in use; ``None`` when nothing is known."""
+    regions = regions_from(args)
+    if args.models:
+        return [
+            InUse(model_id, region, None)
+            for model_id in dict.fromkeys(args.models)
+            for region in regions
+        ]
+    found, origin = models_in_use(catalog, args.ledger, args.region)
+    if not found:
+        out.note(_NOTHING_KNOWN.format(origin=origin))
+        return None
+    default = regions[0]
+    return [InUse(item.model_id, item.region or default, item.last_used) for item in found]
+
+
+def _rows(args: argparse.Namespace, catalog: bl.Catalog, targets: list[InUse]) -> list[_Row]:
+    policy = load_policy(args.policy)
+    now = catalog.now()
+    rows = []
+    for target in targets:
+        region = target.region or regions_from(args)[0]
+        entry = catalog.lookup(target.model_id, region)
+        replacement, source = replacement_for(entry, target.model_id, policy)
+        rows.append(
+            _Row(
+                model_id=target.model_id,
+                region=region,
+                entry=entry,
+                state=entry.state(now),
+                next=entry.next_transition(now),
+                replacement=replacement,
+                replacement_source=source,
+                last_used=target.last_used,
+            )
+        )
+    return rows
+
+
+def _days(when: datetime, now: datetime) -> int:
+    return (when - now).days
+
+
+def _row_json(row: _Row, now: datetime) -> dict[str, Any]:
+    entry = row.entry
+    return {
+        "model_id": row.model_id,
+        "base_model_id": entry.model_id if entry.known else None,
+        "region": row.region,
+        "state": row.state.value,
+        "legacy_at": day(entry.legacy_at),
+        "extended_access_at": day(entry.extended_access_at),
+        "eol_at": day(entry.eol_at),
+        "next_transition": None
+        if row.next is None
+        else {
+            "state": row.next[0].value,
+            "date": day(row.next[1]),
+            "days": _days(row.next[1], now),
+        },
+        "replacement": row.replacement,
+        "replacement_source": row.replacement_source,
+        "source": entry.source.value,
+        "last_used": row.last_used.isoformat() if row.last_used else None,
+    }
+
+
+def run_status(args: argparse.Namespace, out: Output) -> int:
+    catalog = build_catalog(args)
+    targets = _targets(args, catalog, out)
+    if targets is None:
+        if args.json:
+            out.json([])
+        return 0
+    rows = _rows(args, catalog, targets)
+    now = catalog.now()
+    if args.json:
+        out.json([_row_json(row, now) for row in rows])
+        return 0
+    show_used = any(row.last_used for row in rows)
+    headers = ["MODEL", "REGION", "STATE", "LEGACY", "EXT. ACCESS", "EOL", "NEXT", "REPLACEMENT"]
+    if show_used:
+        headers.append("LAST USED")
+    table = []
+    for row in rows:
+        entry = row.entry
+        nxt = f"{state_label(row.next[0].value)} in {_days(row.next[1], now)}d" if row.next else "-"
+        replacement = row.replacement or "-"
+        if row.replacement_source == "policy":
+            replacement += " (policy)"
+        cells = [
+            row.model_id,
+            row.region,
+            state_label(row.state.value),
+            day(entry.legacy_at) or "-",
+            day(entry.extended_access_at) or "-",
+            day(entry.eol_at) or "-",
+            nxt,
+            replacement,
+        ]
+        if show_used:
+            cells.append(day(row.last_used) or "-")
+        table.append(cells)
+    out.table(
+        headers,
+        table,
+        states=[row.state.value for row in rows],
+        state_column=2,
+        title=f"Lifecycle as of {now.date().isoformat()}",
+    )
+    if any(row.state is bl.State.UNKNOWN for row in rows):
+        out.note(
+            "unknown: no lifecycle data for that model in that region (not a model AWS has "
+            "published dates for, or not fetched yet: try 'bedrock-lifecycle refresh')"
+        )
+    return 0
+
+
+def run_timeline(args: argparse.Namespace, out: Output) -> int:
+    if args.days < 0:
+        raise ValueError("--days must not be negative")
+    catalog = build_catalog(args)
+    targets = _targets(args, catalog, out)
+    if targets is None:
+        if args.json:
+            out.json([])
+        return 0
+    rows = _rows(args, catalog, targets)
+    now = catalog.now()
+    horizon = now + timedelta(days=args.days)
+    events: list[tuple[datetime, bl.State, _Row]] = []
+    for row in rows:
+        entry = row.entry
+        for state, when in (
+            (bl.State.LEGACY, entry.legacy_at),
+            (bl.State.EXTENDED_ACCESS, entry.extended_access_at),
+            (bl.State.EOL, entry.eol_at),
+        ):
+            if when is not None and now < when <= horizon:
+                events.append((when, state, row))
+    events.sort(key=lambda item: (item[0], item[2].model_id, item[2].region, item[1].rank))
+    if args.json:
+        out.json(
+            [
+                {
+                    "date": day(when),
+                    "days": _days(when, now),
+                    "model_id": row.model_id,
+                    "region": row.region,
+                    "transition": state.value,
+                    "replacement": row.replacement,
+                    "replacement_source": row.replacement_source,
+                }
+                for when, state, row in events
+            ]
+        )
+        return 0
+    if not events:
+        out.line(
+            f"No lifecycle transitions in the next {args.days} days "
+            f"({now.date().isoformat()} to {horizon.date().isoformat()}) "
+            f"for {len(rows)} model/region pair(s)."
+        )
+        return 0
+    out.table(
+        ["DATE", "IN", "MODEL", "REGION", "BECOMES", "REPLACEMENT"],
+        [
+            [
+                day(when) or "",
+                f"{_days(when, now)}d",
+                row.model_id,
+                row.region,
+                state_label(state.value),
+                row.replacement or "-",
+            ]
+            for when, state, row in events
+        ],
+        states=[state.value for _, state, _ in events],
+        state_column=4,
+        right=(1,),
+        title=f"Transitions from {now.date().isoformat()} to {horizon.date().isoformat()}",
+    )
+    return 0
+
+
+def _change_line(change: bl.ModelChange, now: datetime) -> str:
+    before, after = change.before, change.after
+    if change.change == "added" and after is not None:
+        return f"  + {change.model_id} ({state_label(after.state(now).value)})"
+    if change.change == "removed":
+        return f"  - {change.model_id} (no longer listed)"
+    if change.change == "state" and before is not None and after is not None:
+        return (
+            f"  ~ {change.model_id}: {state_label(before.state(now).value)} -> "
+            f"{state_label(after.state(now).value)}"
+        )
+    parts = []
+    if before is not None and after is not None:
+        for label, old, new in (
+            ("Legacy", before.legacy_at, after.legacy_at),
+            ("extended access", before.extended_access_at, after.extended_access_at),
+            ("EOL", before.eol_at, after.eol_at),
+        ):
+            if old != new:
+                parts.append(f"{label} {day(old) or '-'} -> {day(new) or '-'}")
+    return f"  ~ {change.model_id}: " + ", ".join(parts)
+
+
+def run_refresh(args: argparse.Namespace, out: Output) -> int:
+    catalog = build_catalog(args, offline=False)
+    # Failures are reported per region below; the catalog's own log line would repeat them.
+    catalog_logger = logging.getLogger("bedrock_lifecycle._catalog")
+    level = catalog_logger.level
+    catalog_logger.setLevel(logging.ERROR)
+    try:
+        if args.region:
+            results = [r for region in regions_from(args) for r in catalog.refresh(region)]
+        else:
+            results = catalog.refresh()
+    finally:
+        catalog_logger.setLevel(level)
+        catalog.close()
+    now = catalog.now()
+    if args.json:
+        out.json(
+            [
+                {
+                    "region": result.region,
+                    "ok": result.ok,
+                    "error": result.error,
+                    "models": result.models,
+                    "changes": [
+                        {
+                            "model_id": change.model_id,
+                            "change": change.change,
+                            "before": _brief(change.before, now),
+                            "after": _brief(change.after, now),
+                        }
+                        for change in result.changes
+                    ],
+                }
+                for result in results
+            ]
+        )
+    else:
+        for result in results:
+            if not result.ok:
+                out.line(f"{result.region}: failed ({result.error})", "bold red")
+                continue
+            count = len(result.changes)
+            summary = "no changes" if count == 0 else f"{count} change{'s' * (count != 1)}"
+            out.line(f"{result.region}: {result.models} models, {summary}")
+            for change in result.changes:
+                out.line(_change_line(change, now))
+        if catalog.cache_path is not None and any(r.ok for r in results):
+            out.note(f"cache written to {catalog.cache_path}")
+    return 0 if any(result.ok for result in results) else 1
+
+
+def _brief(entry: bl.ModelLifecycle | None, now: datetime) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    return {
+        "state": entry.state(now).value,
+        "legacy_at": day(entry.legacy_at),
+        "extended_access_at": day(entry.extended_access_at),
+        "eol_at": day(entry.eol_at),
+    }
