@@ -61,6 +61,16 @@ def make_governor(
     prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None,
 ) -> Governor:
     """The shared decision object behind :func:`wrap` and :func:`install`."""
+    # Checked here, not at the first call: a wrong object would otherwise fail mid-request or,
+    # for a ledger, lose every record quietly.
+    if not isinstance(catalog, Catalog):
+        raise TypeError(f"catalog must be a Catalog, not {type(catalog).__name__}")
+    if policy is not None and not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a Policy, not {type(policy).__name__}")
+    if ledger is not None and not callable(getattr(ledger, "record", None)):
+        raise TypeError(
+            f"ledger must be a ledger sink (an object with record()), not {type(ledger).__name__}"
+        )
     return Governor(
         catalog=catalog,
         policy=policy if policy is not None else Policy(),

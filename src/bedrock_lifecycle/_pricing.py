@@ -214,6 +214,12 @@ class PriceBook:
         source: str | None = None,
     ) -> None:
         self.source = source
+        if mapping is not None and not isinstance(mapping, Mapping):
+            raise ConfigurationError(
+                f"prices must be a mapping of model id to price, not {type(mapping).__name__}",
+                key="prices",
+                source=source,
+            )
         prices: dict[tuple[str, str | None], Price] = {}
         for raw_key, value in (mapping or {}).items():
             model, region = _check_key(raw_key)

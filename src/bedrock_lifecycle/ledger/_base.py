@@ -6,10 +6,13 @@ later ones at DEBUG, and every record that could not be kept is counted in ``sin
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from .._clock import as_utc
@@ -101,6 +104,21 @@ def select_records(
     ]
 
 
+def make_parent_dirs(path: str | os.PathLike[str]) -> None:
+    """Create the missing folders above ``path``, owner-only (0700), like ``mkdir -p``.
+
+    Failures are left to the ``os.open`` that follows, which reports them with the file's path.
+    """
+    missing: list[Path] = []
+    folder = Path(path).parent
+    while not folder.is_dir() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(OSError):
+            directory.mkdir(mode=0o700)
+
+
 class MultiLedger:
     """Sends every record to several sinks.
 
@@ -110,6 +128,17 @@ class MultiLedger:
     """
 
     def __init__(self, *sinks: Ledger) -> None:
+        for sink in sinks:
+            if not callable(getattr(sink, "record", None)):
+                hint = (
+                    " (pass the sinks as separate arguments: MultiLedger(a, b))"
+                    if isinstance(sink, (list, tuple, set))
+                    else ""
+                )
+                raise TypeError(
+                    f"MultiLedger sinks must have a record() method, not {type(sink).__name__}"
+                    + hint
+                )
         self.sinks: tuple[Ledger, ...] = sinks
         self._health = {id(sink): SinkHealth(type(sink).__name__) for sink in sinks}
 

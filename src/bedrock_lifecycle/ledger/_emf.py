@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 from .._errors import ConfigurationError
 from .._usage import UsageRecord
-from ._base import SinkHealth
+from ._base import SinkHealth, make_parent_dirs
 
 __all__ = ["DIMENSION_NAMES", "EmfLedger"]
 
@@ -160,6 +160,7 @@ class EmfLedger:
             if self._fd is None:
                 assert self.path is not None
                 flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+                make_parent_dirs(self.path)
                 self._fd = os.open(self.path, flags, 0o600)
             return self._fd
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._usage import UsageRecord
-from ._base import SinkHealth, logger, select_records
+from ._base import SinkHealth, logger, make_parent_dirs, select_records
 from ._writer import BackgroundWriter
 
 try:  # POSIX only; without it rotation by several processes at once is not coordinated.
@@ -61,6 +61,7 @@ class _JsonlTarget:
 
     def _open(self) -> int:
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _O_CLOEXEC | _O_BINARY
+        make_parent_dirs(self.path)
         fd = os.open(self.path, flags, 0o600)
         stat = os.fstat(fd)
         self._fd = fd

@@ -18,7 +18,7 @@ from typing import Any
 
 from .._clock import as_utc
 from .._usage import UsageRecord
-from ._base import SinkHealth, logger
+from ._base import SinkHealth, logger, make_parent_dirs
 from ._writer import BackgroundWriter
 
 __all__ = ["SqliteLedger"]
@@ -111,6 +111,7 @@ def _from_row(row: tuple[Any, ...]) -> UsageRecord:
 
 def _create_owner_only(path: str) -> None:
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    make_parent_dirs(path)
     os.close(os.open(path, flags, 0o600))
 
 

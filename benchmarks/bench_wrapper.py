@@ -1,0 +1,333 @@
+"""What the governed client adds to a call, next to the raw boto3 client, side by side.
+
+Usage::
+
+    python benchmarks/bench_wrapper.py [--rounds 31] [--batch 40] [--quick] [--max-added-us 10]
+        [--max-ratio 1.02]
+
+Every operation (Converse, InvokeModel, ConverseStream, InvokeModelWithResponseStream, streams
+drained) is called through:
+
+- ``raw``: the boto3 ``bedrock-runtime`` client talking to the fake Bedrock;
+- ``wrapped, no ledger``: the same boto3 client governed by a :class:`LifecycleClient` whose
+  governor has ``ledger=None`` (no usage record is built);
+- ``wrapped, MemoryLedger``: the same client governed by :func:`bedrock_lifecycle.wrap`, which
+  records each call's usage and cost in a ``MemoryLedger``.
+
+The three variants share one boto3 client, so connection pools and parsed service models are the
+same. Each round times a batch of calls of every variant, in an order shuffled per round, and the
+figure for a variant is the median over rounds of its per-call time. Two transports:
+
+- ``inprocess``: the fake answers from a botocore ``before-send`` handler (no socket). The added
+  cost is reported in microseconds (target: at most 10 us).
+- ``server``: real HTTP over loopback to the fake's server. The cost is reported as a ratio
+  (target: at most 1.02).
+
+A third table times the wrapper's own work alone (the governed client over a stand-in boto3
+client whose methods return a ready response), which is the added cost without botocore's noise.
+
+Exit status 1 when a target is missed (``--no-fail`` to always exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import bedrock_lifecycle as bl
+from bedrock_lifecycle.testing import FakeBedrock, FakeModel, FakeUsage, Scenario
+
+MODEL = "anthropic.claude-sonnet-4-20250514-v1:0"
+MESSAGES = [{"role": "user", "content": [{"text": "How far away is the moon?"}]}]
+BODY = json.dumps(
+    {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "How far away is the moon?"}],
+    }
+).encode()
+OPERATIONS = ("Converse", "InvokeModel", "ConverseStream", "InvokeModelWithResponseStream")
+VARIANTS = ("raw", "wrapped, no ledger", "wrapped, MemoryLedger")
+
+
+def scenario() -> Scenario:
+    usage = FakeUsage(input_tokens=1000, output_tokens=500)
+    return Scenario(models=(FakeModel(MODEL, regions=("us-east-1",), usage=usage),))
+
+
+def call_once(client: Any, operation: str) -> None:
+    """One call; streams are drained, InvokeModel's body is read."""
+    if operation == "Converse":
+        client.converse(modelId=MODEL, messages=MESSAGES)
+    elif operation == "InvokeModel":
+        client.invoke_model(modelId=MODEL, body=BODY)["body"].read()
+    elif operation == "ConverseStream":
+        for _ in client.converse_stream(modelId=MODEL, messages=MESSAGES)["stream"]:
+            pass
+    else:
+        for _ in client.invoke_model_with_response_stream(modelId=MODEL, body=BODY)["body"]:
+            pass
+
+
+def warm_catalog(fake: FakeBedrock, mode: Literal["inprocess", "server"]) -> bl.Catalog:
+    """A catalog that already holds the region's data (lookups make no call)."""
+    catalog = bl.Catalog(
+        client_factory=lambda region: fake.client("bedrock", region, mode=mode),
+        region_name="us-east-1",
+        persist=False,
+        max_wait=5.0,
+    )
+    catalog.refresh("us-east-1")
+    return catalog
+
+
+def variants(raw: Any, catalog: bl.Catalog) -> dict[str, Any]:
+    no_ledger = bl.Governor(
+        catalog=catalog, policy=bl.Policy(), ledger=None, prices=bl.PriceBook.bundled()
+    )
+    return {
+        "raw": raw,
+        "wrapped, no ledger": bl.LifecycleClient(raw, no_ledger),
+        "wrapped, MemoryLedger": bl.wrap(
+            raw, catalog=catalog, ledger=bl.MemoryLedger(maxlen=1_000_000)
+        ),
+    }
+
+
+@dataclass
+class Timing:
+    """Per-call seconds of each variant, one figure per round."""
+
+    rounds: dict[str, list[float]]
+
+    def median(self, variant: str) -> float:
+        return statistics.median(self.rounds[variant])
+
+    def added(self, variant: str) -> float:
+        """Median over rounds of (variant - raw) per call, paired within each round."""
+        pairs = zip(self.rounds[variant], self.rounds["raw"], strict=True)
+        return statistics.median(a - b for a, b in pairs)
+
+    def ratio(self, variant: str) -> float:
+        """Median over rounds of variant / raw per call, paired within each round."""
+        pairs = zip(self.rounds[variant], self.rounds["raw"], strict=True)
+        return statistics.median(a / b for a, b in pairs)
+
+
+def interleaved(
+    clients: dict[str, Any], operation: str, rounds: int, batch: int, seed: int
+) -> Timing:
+    """Time ``batch`` calls of each variant per round, in a shuffled order every round."""
+    shuffler = random.Random(seed)
+    for client in clients.values():  # warm up: pools, caches, first-time warnings
+        for _ in range(max(5, batch // 4)):
+            call_once(client, operation)
+    result: dict[str, list[float]] = {name: [] for name in clients}
+    names = list(clients)
+    clock = time.perf_counter
+    for _ in range(rounds):
+        shuffler.shuffle(names)
+        for name in names:
+            client = clients[name]
+            started = clock()
+            for _ in range(batch):
+                call_once(client, operation)
+            result[name].append((clock() - started) / batch)
+    return Timing(result)
+
+
+# -- the wrapper's own work, without botocore ---------------------------------------------------
+
+
+class _StandInMeta:
+    region_name = "us-east-1"
+    endpoint_url = "https://bedrock-runtime.us-east-1.amazonaws.com"
+
+    class service_model:
+        service_name = "bedrock-runtime"
+
+
+class _StandInClient:
+    """Answers like a boto3 client with ready-made responses (for the wrapper-only figure)."""
+
+    meta = _StandInMeta()
+    exceptions = None
+
+    def __init__(self) -> None:
+        self._headers = {
+            "x-amzn-bedrock-input-token-count": "1000",
+            "x-amzn-bedrock-output-token-count": "500",
+            "x-amzn-bedrock-invocation-latency": "250",
+        }
+
+    def _metadata(self) -> dict[str, Any]:
+        return {"RequestId": "req", "HTTPStatusCode": 200, "HTTPHeaders": dict(self._headers)}
+
+    def converse(self, **_: Any) -> dict[str, Any]:
+        return {
+            "ResponseMetadata": self._metadata(),
+            "output": {"message": {"role": "assistant", "content": [{"text": "hi"}]}},
+            "usage": {"inputTokens": 1000, "outputTokens": 500, "totalTokens": 1500},
+            "metrics": {"latencyMs": 250},
+            "stopReason": "end_turn",
+        }
+
+    def invoke_model(self, **_: Any) -> dict[str, Any]:
+        return {"ResponseMetadata": self._metadata(), "body": _Body(), "contentType": "x"}
+
+    def converse_stream(self, **_: Any) -> dict[str, Any]:
+        events: list[dict[str, Any]] = [
+            {"messageStart": {"role": "assistant"}},
+            {"contentBlockDelta": {"delta": {"text": "hi"}, "contentBlockIndex": 0}},
+            {"messageStop": {"stopReason": "end_turn"}},
+            {
+                "metadata": {
+                    "usage": {"inputTokens": 1000, "outputTokens": 500, "totalTokens": 1500},
+                    "metrics": {"latencyMs": 250},
+                }
+            },
+        ]
+        return {"ResponseMetadata": self._metadata(), "stream": _Events(events)}
+
+    def invoke_model_with_response_stream(self, **_: Any) -> dict[str, Any]:
+        last = {
+            "type": "message_stop",
+            "amazon-bedrock-invocationMetrics": {
+                "inputTokenCount": 1000,
+                "outputTokenCount": 500,
+                "invocationLatency": 250,
+                "firstByteLatency": 80,
+            },
+        }
+        events: list[dict[str, Any]] = [
+            {"chunk": {"bytes": b'{"type":"content_block_delta","delta":{"text":"hi"}}'}},
+            {"chunk": {"bytes": json.dumps(last).encode()}},
+        ]
+        return {"ResponseMetadata": self._metadata(), "body": _Events(events)}
+
+
+class _Body:
+    def read(self) -> bytes:
+        return b"{}"
+
+
+class _Events:
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self._events = events
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._events)
+
+    def close(self) -> None:
+        pass
+
+
+def wrapper_only(catalog: bl.Catalog, rounds: int, batch: int, seed: int) -> dict[str, Timing]:
+    stand_in = _StandInClient()
+    clients = variants(stand_in, catalog)
+    return {op: interleaved(clients, op, rounds, batch * 10, seed) for op in OPERATIONS}
+
+
+# -- reporting ------------------------------------------------------------------------------------
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.1f}"
+
+
+def report(
+    results: dict[str, dict[str, Timing]],
+    alone: dict[str, Timing],
+    max_added_us: float,
+    max_ratio: float,
+) -> list[str]:
+    """Print the tables; return the targets missed."""
+    missed: list[str] = []
+    print("### In-process (fake via before-send): added microseconds per call\n")
+    print("| operation | raw us/call | no ledger: added us | MemoryLedger: added us | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    for op in OPERATIONS:
+        timing = results["inprocess"][op]
+        added_none = timing.added("wrapped, no ledger") * 1e6
+        added_mem = timing.added("wrapped, MemoryLedger") * 1e6
+        print(
+            f"| {op} | {_us(timing.median('raw'))} | {added_none:+.1f} | {added_mem:+.1f} "
+            f"| {timing.ratio('wrapped, MemoryLedger'):.3f} |"
+        )
+        for label, added in (("no ledger", added_none), ("MemoryLedger", added_mem)):
+            if added > max_added_us:
+                missed.append(f"in-process {op} ({label}): +{added:.1f} us > {max_added_us} us")
+    print("\n### Loopback HTTP (fake server): ratio wrapped / raw\n")
+    print("| operation | raw us/call | no ledger: ratio | MemoryLedger: ratio | added us |")
+    print("|---|---:|---:|---:|---:|")
+    for op in OPERATIONS:
+        timing = results["server"][op]
+        ratio_none = timing.ratio("wrapped, no ledger")
+        ratio_mem = timing.ratio("wrapped, MemoryLedger")
+        print(
+            f"| {op} | {_us(timing.median('raw'))} | {ratio_none:.3f} | {ratio_mem:.3f} "
+            f"| {timing.added('wrapped, MemoryLedger') * 1e6:+.1f} |"
+        )
+        for label, ratio in (("no ledger", ratio_none), ("MemoryLedger", ratio_mem)):
+            if ratio > max_ratio:
+                missed.append(f"loopback {op} ({label}): ratio {ratio:.3f} > {max_ratio}")
+    print("\n### The wrapper's own work (stand-in client, no botocore): microseconds per call\n")
+    print("| operation | stand-in alone | no ledger: added us | MemoryLedger: added us |")
+    print("|---|---:|---:|---:|")
+    for op in OPERATIONS:
+        timing = alone[op]
+        print(
+            f"| {op} | {_us(timing.median('raw'))} | "
+            f"{timing.added('wrapped, no ledger') * 1e6:+.2f} | "
+            f"{timing.added('wrapped, MemoryLedger') * 1e6:+.2f} |"
+        )
+    return missed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=31, help="rounds per operation")
+    parser.add_argument("--batch", type=int, default=40, help="calls per variant per round")
+    parser.add_argument("--quick", action="store_true", help="few rounds (a smoke run)")
+    parser.add_argument("--seed", type=int, default=20260115)
+    parser.add_argument("--max-added-us", type=float, default=10.0)
+    parser.add_argument("--max-ratio", type=float, default=1.02)
+    parser.add_argument("--no-fail", action="store_true", help="exit 0 even when targets miss")
+    args = parser.parse_args(argv)
+    rounds, batch = (5, 10) if args.quick else (args.rounds, args.batch)
+
+    results: dict[str, dict[str, Timing]] = {}
+    with FakeBedrock(scenario()) as fake:
+        modes: tuple[Literal["inprocess", "server"], ...] = ("inprocess", "server")
+        for mode in modes:
+            catalog = warm_catalog(fake, mode)
+            raw = fake.client("bedrock-runtime", mode=mode)
+            clients = variants(raw, catalog)
+            results[mode] = {
+                op: interleaved(clients, op, rounds, batch, args.seed) for op in OPERATIONS
+            }
+            catalog.close()
+        catalog = warm_catalog(fake, "inprocess")
+        alone = wrapper_only(catalog, rounds, batch, args.seed)
+        catalog.close()
+    print(f"{rounds} rounds x {batch} calls per variant, shuffled order, median per call\n")
+    missed = report(results, alone, args.max_added_us, args.max_ratio)
+    print()
+    if missed:
+        print("Targets missed:")
+        for line in missed:
+            print(f"- {line}")
+    else:
+        print(f"Targets met: <= {args.max_added_us} us in-process, ratio <= {args.max_ratio}.")
+    return 1 if missed and not args.no_fail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
