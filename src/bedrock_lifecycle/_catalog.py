@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cachetools import TLRUCache
 from tenacity import (
@@ -49,7 +49,14 @@ from ._ids import IdForm, ModelRef, parse_model_id
 from ._lifecycle import ModelLifecycle, Source, State
 from ._overrides import Overrides, load_overrides
 
-__all__ = ["DEFAULT_TTL", "Catalog", "ModelChange", "RefreshResult", "default_catalog"]
+__all__ = [
+    "DEFAULT_TTL",
+    "Catalog",
+    "ModelChange",
+    "RefreshResult",
+    "Resolved",
+    "default_catalog",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +74,15 @@ _LAST_USED_PERSIST_EVERY = timedelta(hours=1)
 
 ClientFactory = Callable[[str], Any]
 """Builds a ``bedrock`` control-plane client for a region name."""
+
+
+class Resolved(NamedTuple):
+    """What :meth:`Catalog.resolve` answers."""
+
+    entry: ModelLifecycle
+    base_model_id: str | None
+    withdrawn: str | None
+    """``"eol"`` / ``"idle"`` when Bedrock refused the model here, else ``None``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +223,8 @@ class Catalog:
         self._bundled_index: dict[tuple[str, str | None], ModelLifecycle] | None = None
         self._warned: set[tuple[Any, ...]] = set()
         self._file_loaded = False
+        self.generation = 0
+        """Bumped whenever lifecycle answers may have changed (refresh, marks, overrides)."""
         self.refresh_count = 0
         """Control-plane ListFoundationModels rounds this catalog has made (for diagnostics)."""
         _LIVE_CATALOGS.add(self)
@@ -253,6 +271,27 @@ class Catalog:
             return ModelLifecycle.unknown(model_id, region)
         self._ensure_region(region)
         return self._entry(base, region)
+
+    def resolve(self, model_id: str, region: str | None = None) -> Resolved:
+        """:meth:`lookup`, plus the base model id and what Bedrock refused (:meth:`withdrawn`).
+
+        The governed client's per-call question, answered under one lock when the region is
+        fresh (the common case).
+        """
+        if not isinstance(model_id, str):
+            raise TypeError(f"model_id must be a str, not {type(model_id).__name__}")
+        region = region or self.region_name
+        base = parse_model_id(model_id).base_id
+        if base is not None and region is not None:
+            with self._lock:
+                entry = self._merged.get((base, region))
+                if entry is not None and self._file_loaded and region in self._fresh:
+                    observed = self._observed.get((base, region))
+                    return Resolved(entry, base, observed[0] if observed else None)
+        entry = self.lookup(model_id, region)
+        if base is None:
+            base = entry.model_id if entry.known else self.base_model(model_id, region)
+        return Resolved(entry, base, self.withdrawn(base, region) if base else None)
 
     def base_model(self, ref: ModelRef | str, region: str | None = None) -> str | None:
         """The base model id behind ``ref``; asks the control plane for ARNs that need it."""
@@ -323,7 +362,7 @@ class Catalog:
         with self._lock:
             self._observed[key] = (kind, self.now())
             self._forgotten.discard(key)
-            self._merged.clear()
+            self._changed()
         self._save()
 
     def withdrawn(self, model_id: str, region: str | None) -> str | None:
@@ -340,13 +379,20 @@ class Catalog:
             for key in [k for k in self._observed if k[0] == model_id and region in (None, k[1])]:
                 del self._observed[key]
                 self._forgotten.add(key)
-            self._merged.clear()
+            self._changed()
         self._save()
 
-    def note_success(self, model_id: str, region: str | None) -> None:
-        """Remember a successful call (the idle guard needs the last one per model and region)."""
-        now = self.now()
+    def note_success(self, model_id: str, region: str | None, at: datetime | None = None) -> None:
+        """Remember a successful call (the idle guard needs the last one per model and region).
+
+        ``at`` is when the call was made (default: now, by the catalog's clock).
+        """
+        now = self.now() if at is None else at
         key = (model_id, region or "")
+        written = self._last_used_written.get(key)
+        if written is not None and now - written < _LAST_USED_PERSIST_EVERY:
+            self._last_used[key] = now  # one dict store: atomic, no lock needed
+            return
         with self._lock:
             self._last_used[key] = now
             written = self._last_used_written.get(key)
@@ -354,7 +400,7 @@ class Catalog:
             if due:
                 self._last_used_written[key] = now
         if due:
-            self._save()
+            self._save()  # at most hourly per model: the idle guard needs days, not seconds
 
     def last_used(self, model_id: str, region: str | None) -> datetime | None:
         """When ``model_id`` was last called successfully in ``region``, if known."""
@@ -410,6 +456,25 @@ class Catalog:
         self.close()
 
     # -- regions and refreshes ----------------------------------------------------------------
+
+    def _changed(self) -> None:
+        """Lifecycle answers may differ from now on (lock held): drop derived caches."""
+        self._merged.clear()
+        self.generation += 1
+
+    def fresh_until(self, region: str | None) -> datetime | None:
+        """Until when ``region``'s control-plane data is fresh (``None``: not fresh now).
+
+        Offline catalogs, and lookups without a region, never refresh: their answers stand
+        until the data changes (see :attr:`generation`).
+        """
+        with self._lock:
+            if self._offline or region is None:
+                return datetime.max.replace(tzinfo=timezone.utc)
+            expires = self._fresh.get(region)
+        if expires is None:
+            return None
+        return datetime.fromtimestamp(expires, timezone.utc)
 
     def _timestamp(self) -> float:
         return as_utc(self._clock()).timestamp()
@@ -513,7 +578,7 @@ class Catalog:
             if self._failures.pop(region, 0):
                 logger.info("bedrock_lifecycle.refresh_recovered", extra={"bl_region": region})
             self._next_attempt.pop(region, None)
-            self._merged.clear()
+            self._changed()
         logger.debug(
             "bedrock_lifecycle.refreshed",
             extra={"bl_region": region, "bl_models": len(models), "bl_details": fetch.detail_calls},
@@ -644,7 +709,7 @@ class Catalog:
                 else:
                     self._resolve_retry_at[raw] = self._timestamp() + _RESOLVE_RETRY_AFTER
                 self._resolving.pop(raw, None)
-                self._merged.clear()
+                self._changed()
                 self._threads.discard(threading.current_thread())
             if base:
                 self._save()  # before waking callers, so what they see is on disk too
@@ -727,7 +792,7 @@ class Catalog:
         for key, when in data.last_used.items():
             if key not in self._last_used or when > self._last_used[key]:
                 self._last_used[key] = when
-        self._merged.clear()
+        self._changed()
 
     def _snapshot_for_file(self) -> CacheData:
         with self._lock:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, EventStreamError
 
 from ._catalog import Catalog, default_catalog
-from ._governor import CallPlan, Governor
+from ._governor import STREAM_KEYS, CallPlan, Governor, StreamTarget
 from ._policy import Policy
 from ._pricing import PriceBook
-from ._streams import GovernedStream, StreamRecorder
-from ._usage import Usage
 from .ledger import Ledger, MemoryLedger
 
 if TYPE_CHECKING:
@@ -32,7 +29,6 @@ else:
 
 __all__ = ["LifecycleClient", "client", "make_governor", "wrap"]
 
-_STREAM_KEYS = {"ConverseStream": "stream", "InvokeModelWithResponseStream": "body"}
 _METHODS = {
     "Converse": "converse",
     "ConverseStream": "converse_stream",
@@ -173,11 +169,9 @@ class LifecycleClient(_ClientBase):
                 raise
             plan = retry
             response = method(**plan.params)
-        stream_key = _STREAM_KEYS.get(operation)
-        if stream_key is None:
-            governor.finish(plan, response)
-            return response
-        return self._govern_stream(plan, kwargs, response, stream_key, method)
+        restart = self._restart_stream if operation in STREAM_KEYS else None
+        governor.finish(plan, response, restart)
+        return response
 
     def _reactive(
         self, plan: CallPlan, kwargs: dict[str, Any], exc: ClientError
@@ -198,49 +192,21 @@ class LifecycleClient(_ClientBase):
             return None
         return retry
 
-    def _govern_stream(
-        self,
-        plan: CallPlan,
-        kwargs: dict[str, Any],
-        response: Any,
-        stream_key: str,
-        method: Callable[..., Any],
+    def _restart_stream(
+        self, error: EventStreamError, target: StreamTarget, response: MutableMapping[str, Any]
     ) -> Any:
-        governor = self._governor
-        current = {"plan": plan, "response": response}
-        lock = threading.Lock()
-
-        def done(usage: Usage) -> None:
-            with lock:
-                final_plan: CallPlan = current["plan"]
-                final_response = current["response"]
-            governor.record(final_plan, usage, final_response)
-
-        def restart(error: EventStreamError) -> Any:
-            with lock:
-                failed: CallPlan = current["plan"]
-            retry = self._reactive(failed, kwargs, error)
-            if retry is None:
-                return None
-            fresh = method(**retry.params)
-            self._mark(retry, response)
-            with lock:
-                current["plan"] = retry
-                current["response"] = fresh
-            return fresh[stream_key]
-
-        self._mark(plan, response)
-        recorder = StreamRecorder(plan.operation, done)
-        restart_fn = restart if governor.policy.reactive_fallback else None
-        response[stream_key] = GovernedStream(response[stream_key], recorder, restart_fn)
-        return response
-
-    def _mark(self, plan: CallPlan, response: Any) -> None:
-        if plan.invoked_base:
-            self._governor.catalog.note_success(plan.invoked_base, plan.region)
-        metadata = response.get("ResponseMetadata")
-        if isinstance(metadata, dict):
-            metadata["BedrockLifecycle"] = plan.metadata()
+        """Reactive fallback for a stream that failed before its first event."""
+        if not self._governor.policy.reactive_fallback:
+            return None
+        failed = target.plan
+        retry = self._reactive(failed, dict(failed.requested_params or failed.params), error)
+        if retry is None:
+            return None
+        method: Callable[..., Any] = getattr(self._client, _METHODS[failed.operation])
+        fresh = method(**retry.params)
+        self._governor.mark(retry, response)
+        target.plan, target.response = retry, fresh
+        return fresh[STREAM_KEYS[failed.operation]]
 
 
 def wrap(

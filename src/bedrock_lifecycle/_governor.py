@@ -14,10 +14,11 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
+
+from botocore.exceptions import EventStreamError
 
 from ._catalog import Catalog
 from ._errors import (
@@ -37,6 +38,7 @@ from ._ids import parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, State
 from ._policy import Action, Policy
 from ._pricing import PriceBook
+from ._streams import GovernedStream, StreamRecorder
 from ._usage import (
     Usage,
     UsageRecord,
@@ -47,6 +49,7 @@ from .ledger import Ledger
 
 __all__ = [
     "GOVERNED_OPERATIONS",
+    "STREAM_KEYS",
     "CallPlan",
     "Governor",
     "lifecycle_error_kind",
@@ -72,6 +75,8 @@ _RECORDED_OPERATIONS = frozenset(
     {"Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream"}
 )
 _IDLE_CUTOFF_DAYS = 15
+#: Pass-through decisions kept for reuse (per operation, model id and region).
+_QUIET_CACHE_SIZE = 1024
 
 _EOL_TEXT = "reached the end of its life"
 _IDLE_TEXT = ("marked by provider as Legacy", "not been actively using")
@@ -81,8 +86,11 @@ _VALIDATION_LIFECYCLE_TEXT = ("Operation not allowed", "The provided model ident
 _INTERNAL_PREFIXES = ("bedrock_lifecycle", "botocore", "boto3")
 
 
-@dataclass(frozen=True, slots=True)
-class CallPlan:
+STREAM_KEYS = {"ConverseStream": "stream", "InvokeModelWithResponseStream": "body"}
+"""Where each streaming operation's event stream sits in the response."""
+
+
+class CallPlan(NamedTuple):
     """What the governor decided for one call."""
 
     operation: str
@@ -97,7 +105,12 @@ class CallPlan:
     """State of the model actually called (the successor after a fallback)."""
     eol_at: datetime | None
     fallback: bool
-    params: dict[str, Any]
+    params: Mapping[str, Any]
+    """The parameters to send: the caller's own mapping, or a new dict after a rewrite."""
+    at: datetime | None = None
+    """When the call was decided (the catalog's clock): the usage record's timestamp."""
+    requested_params: Mapping[str, Any] | None = None
+    """The caller's parameters as given (a reactive fallback plans again from them)."""
 
     @property
     def extended_access(self) -> bool:
@@ -113,6 +126,20 @@ class CallPlan:
             "eolAt": self.eol_at.date().isoformat() if self.eol_at else None,
             "fallback": self.fallback,
         }
+
+
+class StreamTarget:
+    """The plan and response a stream's usage is recorded against (a fallback swaps them)."""
+
+    __slots__ = ("plan", "response")
+
+    def __init__(self, plan: CallPlan, response: Mapping[str, Any]) -> None:
+        self.plan = plan
+        self.response = response
+
+
+StreamRestart = Callable[[EventStreamError, StreamTarget, MutableMapping[str, Any]], Any]
+"""Reactive fallback for a stream: ``(error, target, caller's response) -> new stream | None``."""
 
 
 def lifecycle_metadata(response: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -186,6 +213,7 @@ class Governor:
         self.prices = prices
         self._exception_classes: dict[tuple[type[Exception], type[Exception]], type[Exception]] = {}
         self._lock = threading.Lock()
+        self._quiet: dict[tuple[str, str, str | None], tuple[CallPlan, datetime, int, Policy]] = {}
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -209,10 +237,18 @@ class Governor:
             return None
         catalog = self.catalog
         now = catalog.now()
-        entry = catalog.lookup(requested, region)
+        key = (operation, requested, region)
+        hit = self._quiet.get(key)
+        if (
+            hit is not None
+            and now < hit[1]
+            and hit[2] == catalog.generation
+            and hit[3] is self.policy
+        ):
+            # Nothing to say about this model until `until`: reuse the decision.
+            return hit[0]._replace(params=params, requested_params=params, at=now)
+        entry, base, withdrawn = catalog.resolve(requested, region)
         state = entry.state(now)
-        base = entry.model_id if entry.known else catalog.base_model(requested, region)
-        withdrawn = catalog.withdrawn(base, region) if base else None
         effective = State.EOL if withdrawn else state
         action = self.policy.action_for(effective)
         plan = CallPlan(
@@ -226,9 +262,12 @@ class Governor:
             invoked_state=state,
             eol_at=entry.eol_at,
             fallback=False,
-            params=dict(params),
+            params=params,  # not copied: only a rewrite makes a new dict
+            at=now,
+            requested_params=params,
         )
         if action is Action.IGNORE:
+            self._remember_quiet(key, plan, entry, now)
             return plan
         if action is Action.WARN:
             self._warn_state(entry, state, region, now, None)
@@ -247,6 +286,25 @@ class Governor:
             self._idle_guard(entry, state, region, now)
             return plan
         return self._rewrite(plan, entry, target, now, exceptions)
+
+    def _remember_quiet(
+        self, key: tuple[str, str, str | None], plan: CallPlan, entry: ModelLifecycle, now: datetime
+    ) -> None:
+        """Cache a pass-through decision until the model's next transition or a catalog change.
+
+        The decision for an Active (or unknown) model cannot change before its next dated
+        transition, before the catalog's data changes (its ``generation``), or before the
+        region's data goes stale (the next lookup must run to trigger the refresh).
+        """
+        until = self.catalog.fresh_until(plan.region)
+        if until is None:
+            return
+        upcoming = entry.next_transition(now)
+        if upcoming is not None and upcoming[1] < until:
+            until = upcoming[1]
+        if len(self._quiet) >= _QUIET_CACHE_SIZE:
+            self._quiet.clear()
+        self._quiet[key] = (plan, until, self.catalog.generation, self.policy)
 
     def _successor(
         self, requested: str, base: str | None, region: str | None, now: datetime
@@ -314,6 +372,8 @@ class Governor:
             eol_at=plan.eol_at,
             fallback=True,
             params=params,
+            at=plan.at,
+            requested_params=plan.requested_params,
         )
         self._warn_fallback(new_plan, entry, now)
         return new_plan
@@ -550,18 +610,58 @@ class Governor:
             )
         return kind
 
-    def finish(self, plan: CallPlan, response: MutableMapping[str, Any]) -> None:
-        """Annotate a successful response and record its usage (non-stream operations)."""
+    def mark(self, plan: CallPlan, response: MutableMapping[str, Any]) -> None:
+        """Note the successful call (idle guard); add ``ResponseMetadata["BedrockLifecycle"]``."""
         if plan.invoked_base:
-            self.catalog.note_success(plan.invoked_base, plan.region)
+            self.catalog.note_success(plan.invoked_base, plan.region, plan.at)
         metadata = response.get("ResponseMetadata")
-        if isinstance(metadata, MutableMapping):
+        if isinstance(metadata, (dict, MutableMapping)):
             metadata["BedrockLifecycle"] = plan.metadata()
-        if plan.operation == "Converse":
+
+    def finish(
+        self,
+        plan: CallPlan,
+        response: MutableMapping[str, Any],
+        restart: StreamRestart | None = None,
+    ) -> None:
+        """Annotate a successful response and record its usage.
+
+        Streams are wrapped in place (``response["stream"]`` / ``response["body"]``) and recorded
+        when they end; ``restart`` is the wrapper's reactive fallback for a stream that fails
+        before its first event (hooks cannot resend, and pass none).
+        """
+        self.mark(plan, response)
+        operation = plan.operation
+        if operation == "Converse":
             self.record(plan, usage_from_converse(response), response)
-        elif plan.operation == "InvokeModel":
-            headers = metadata.get("HTTPHeaders", {}) if isinstance(metadata, Mapping) else {}
+        elif operation == "InvokeModel":
+            metadata = response.get("ResponseMetadata")
+            headers = metadata.get("HTTPHeaders", {}) if isinstance(metadata, dict) else {}
             self.record(plan, usage_from_invoke_headers(headers), response)
+        elif operation in STREAM_KEYS:
+            self._govern_stream(plan, response, restart)
+
+    def _govern_stream(
+        self,
+        plan: CallPlan,
+        response: MutableMapping[str, Any],
+        restart: StreamRestart | None,
+    ) -> None:
+        key = STREAM_KEYS[plan.operation]
+        inner = response.get(key)
+        if inner is None:
+            return
+        target = StreamTarget(plan, response)
+        recorder = StreamRecorder(
+            plan.operation, lambda usage: self.record(target.plan, usage, target.response)
+        )
+        on_error = None
+        if restart is not None:
+
+            def on_error(error: EventStreamError) -> Any:
+                return restart(error, target, response)
+
+        response[key] = GovernedStream(inner, recorder, on_error)
 
     def record(self, plan: CallPlan, usage: Usage, response: Mapping[str, Any] | None) -> None:
         """Write one usage record to the ledger; never raises."""
@@ -583,7 +683,7 @@ class Governor:
                 extended_access=plan.extended_access,
                 request_id=request_id if isinstance(request_id, str) else None,
                 fallback_from=plan.requested_model_id if plan.fallback else None,
-                timestamp=self.catalog.now(),
+                timestamp=plan.at or self.catalog.now(),
             )
             self.ledger.record(rec)
         except Exception:  # recording must never break the caller's call

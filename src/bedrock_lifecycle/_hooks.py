@@ -26,8 +26,6 @@ from ._client import make_governor
 from ._governor import CallPlan, Governor
 from ._policy import Policy
 from ._pricing import PriceBook
-from ._streams import GovernedStream, StreamRecorder
-from ._usage import Usage
 from .ledger import Ledger
 
 __all__ = ["install", "installed_governor", "uninstall"]
@@ -37,7 +35,6 @@ _AFTER_EVENT = "after-call.bedrock-runtime"
 _PARAMS_ID = "bedrock-lifecycle-provide-client-params"
 _AFTER_ID = "bedrock-lifecycle-after-call"
 _PLAN_KEY = "bedrock_lifecycle_plan"
-_STREAM_KEYS = {"ConverseStream": "stream", "InvokeModelWithResponseStream": "body"}
 
 _lock = threading.Lock()
 _installed: dict[int, tuple[Any, Governor]] = {}
@@ -56,7 +53,9 @@ class _Handlers:
         if plan is None:
             return None
         context[_PLAN_KEY] = plan
-        return plan.params
+        if plan.params is params:
+            return None  # unchanged: botocore keeps its own dict
+        return dict(plan.params)
 
     def after(
         self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any
@@ -69,23 +68,7 @@ class _Handlers:
             error = parsed.get("Error", {}) if isinstance(parsed, Mapping) else {}
             self.governor.observe_failure(plan, error.get("Code"), error.get("Message"))
             return
-        stream_key = _STREAM_KEYS.get(plan.operation)
-        if stream_key is None:
-            self.governor.finish(plan, parsed)
-            return
-        if plan.invoked_base:
-            self.governor.catalog.note_success(plan.invoked_base, plan.region)
-        metadata = parsed.get("ResponseMetadata")
-        if isinstance(metadata, dict):
-            metadata["BedrockLifecycle"] = plan.metadata()
-        governor = self.governor
-
-        def done(usage: Usage) -> None:
-            governor.record(plan, usage, parsed)
-
-        inner = parsed.get(stream_key)
-        if inner is not None:
-            parsed[stream_key] = GovernedStream(inner, StreamRecorder(plan.operation, done))
+        self.governor.finish(plan, parsed)
 
 
 def _session_or_default(session: Any) -> Any:

@@ -45,7 +45,9 @@ HEADER_CACHE_WRITE = "x-amzn-bedrock-cache-write-input-token-count"
 
 def _count(value: Any) -> int | None:
     """A non-negative token count, or ``None`` for anything else (bools, garbage, negatives)."""
-    if isinstance(value, bool):
+    if type(value) is int:  # the common case, first: botocore hands back plain ints
+        return value if value >= 0 else None
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value if value >= 0 else None
@@ -96,8 +98,8 @@ class Usage:
 
 
 def _from_usage_block(usage: Any, metrics: Any) -> Usage:
-    usage = usage if isinstance(usage, Mapping) else {}
-    metrics = metrics if isinstance(metrics, Mapping) else {}
+    usage = usage if isinstance(usage, (dict, Mapping)) else {}
+    metrics = metrics if isinstance(metrics, (dict, Mapping)) else {}
     return Usage(
         input_tokens=_count(usage.get("inputTokens")),
         output_tokens=_count(usage.get("outputTokens")),
@@ -110,7 +112,7 @@ def _from_usage_block(usage: Any, metrics: Any) -> Usage:
 def usage_from_converse(response: Mapping[str, Any]) -> Usage:
     """Usage of a ``Converse`` response: ``usage`` {inputTokens, outputTokens, cache...} and
     ``metrics.latencyMs``."""
-    if not isinstance(response, Mapping):
+    if not isinstance(response, (dict, Mapping)):
         return Usage()  # type: ignore[unreachable]
     return _from_usage_block(response.get("usage"), response.get("metrics"))
 
@@ -120,10 +122,10 @@ def usage_from_stream_metadata(event: Mapping[str, Any]) -> Usage:
 
     Accepts the event as the stream yields it (``{"metadata": {...}}``) or its inner dict.
     """
-    if not isinstance(event, Mapping):
+    if not isinstance(event, (dict, Mapping)):
         return Usage()  # type: ignore[unreachable]
     inner = event.get("metadata")
-    if isinstance(inner, Mapping):
+    if isinstance(inner, (dict, Mapping)):
         event = inner
     return _from_usage_block(event.get("usage"), event.get("metrics"))
 
@@ -134,7 +136,7 @@ def usage_from_invoke_headers(headers: Mapping[str, str]) -> Usage:
     Pass ``response["ResponseMetadata"]["HTTPHeaders"]`` (botocore lower-cases the names; other
     casings are accepted too).
     """
-    if not isinstance(headers, Mapping):
+    if not isinstance(headers, (dict, Mapping)):
         return Usage()  # type: ignore[unreachable]
     if HEADER_INPUT_TOKENS not in headers:
         headers = {str(name).lower(): value for name, value in headers.items()}
@@ -161,7 +163,7 @@ def usage_from_invoke_stream_chunk(chunk_bytes: bytes | bytearray | memoryview) 
     except (ValueError, UnicodeDecodeError):
         return None
     metrics = document.get(INVOCATION_METRICS_KEY) if isinstance(document, dict) else None
-    if not isinstance(metrics, Mapping):
+    if not isinstance(metrics, (dict, Mapping)):
         return None
     return Usage(
         input_tokens=_count(metrics.get("inputTokenCount")),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bedrock_lifecycle._errors import ConfigurationError
 from bedrock_lifecycle._pricing import Price, PriceBook, compute_cost
@@ -235,3 +238,29 @@ def test_the_documented_example_price_book_parses(tmp_path: Path) -> None:
     price = book.price_for("us.anthropic.claude-3-haiku-20240307-v1:0", "eu-central-1")
     assert price is not None
     assert price.extended_input_per_1m is not None
+
+
+@given(
+    rates=st.lists(
+        st.decimals(min_value=0, max_value=100, places=6, allow_nan=False, allow_infinity=False),
+        min_size=8,
+        max_size=8,
+    ),
+    counts=st.lists(st.integers(min_value=0, max_value=10**8), min_size=4, max_size=4),
+    extended=st.booleans(),
+)
+def test_integer_fast_path_matches_exact_decimal_arithmetic(
+    rates: list[Decimal], counts: list[int], extended: bool
+) -> None:
+    price = Price(*(float(rate) for rate in rates))
+    assert price._pico is not None  # six decimal places per 1M tokens: whole pico-dollars
+    kwargs = {
+        "extended_access": extended,
+        "input_tokens": counts[0],
+        "output_tokens": counts[1],
+        "cache_read": counts[2],
+        "cache_write": counts[3],
+    }
+    fast = compute_cost(price, **kwargs)  # type: ignore[arg-type]
+    object.__setattr__(price, "_pico", None)  # force the Decimal path
+    assert compute_cost(price, **kwargs) == fast  # type: ignore[arg-type]
