@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,6 +25,7 @@ from ._clock import as_utc, utc_now
 from ._pricing import Price, compute_cost
 
 __all__ = [
+    "RECORD_FIELDS",
     "Usage",
     "UsageRecord",
     "usage_from_converse",
@@ -175,25 +176,6 @@ def usage_from_invoke_stream_chunk(chunk_bytes: bytes | bytearray | memoryview) 
     )
 
 
-_RECORD_FIELDS = (
-    "timestamp",
-    "operation",
-    "region",
-    "requested_model_id",
-    "invoked_model_id",
-    "state",
-    "extended_access",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_input_tokens",
-    "cache_write_input_tokens",
-    "latency_ms",
-    "cost_usd",
-    "standard_cost_usd",
-    "premium_usd",
-    "request_id",
-    "fallback_from",
-)
 _INT_FIELDS = (
     "input_tokens",
     "output_tokens",
@@ -290,7 +272,7 @@ class UsageRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict; the timestamp is ISO 8601 with its ``+00:00`` offset."""
-        out: dict[str, Any] = {name: getattr(self, name) for name in _RECORD_FIELDS}
+        out: dict[str, Any] = {name: getattr(self, name) for name in RECORD_FIELDS}
         out["timestamp"] = self.timestamp.isoformat()
         return out
 
@@ -339,3 +321,7 @@ class UsageRecord:
                 raise ValueError(f"{name} must be a number or null, not {value!r}")
             values[name] = float(value) if value is not None and name != "latency_ms" else value
         return cls(**values)
+
+
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(UsageRecord))
+"""Every field of :class:`UsageRecord`, in order (the JSONL keys and the SQLite columns)."""

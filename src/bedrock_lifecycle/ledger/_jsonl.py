@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from .._usage import UsageRecord
-from ._base import SinkHealth, logger, make_parent_dirs, select_records
-from ._writer import BackgroundWriter
+from ._base import logger, make_parent_dirs, select_records
+from ._writer import QueuedFileLedger
 
 try:  # POSIX only; without it rotation by several processes at once is not coordinated.
     import fcntl
@@ -206,7 +206,7 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[UsageRecord]:
     return out
 
 
-class JsonlLedger:
+class JsonlLedger(QueuedFileLedger):
     """Usage records in a JSON Lines file, written off the caller's thread.
 
     - ``max_bytes``: rotate before the file would exceed this (0: never rotate).
@@ -233,56 +233,22 @@ class JsonlLedger:
     ) -> None:
         if max_bytes < 0 or backups < 0:
             raise ValueError("max_bytes and backups must not be negative")
-        self.path = Path(path).expanduser()
+        super().__init__(
+            path,
+            _JsonlTarget(str(Path(path).expanduser()), max_bytes, backups, fsync),
+            kind="jsonl",
+            queue_size=queue_size,
+            flush_interval=flush_interval,
+        )
         self.max_bytes = max_bytes
         self.backups = backups
-        self._health = SinkHealth(f"JsonlLedger({self.path})")
-        self._writer: BackgroundWriter[UsageRecord] = BackgroundWriter(
-            _JsonlTarget(str(self.path), max_bytes, backups, fsync),
-            self._health,
-            name=f"jsonl:{self.path.name}",
-            queue_size=queue_size,
-            sync_interval=flush_interval,
-        )
-
-    @property
-    def errors(self) -> int:
-        """Records that could not be written (including ``dropped``)."""
-        return self._health.errors
-
-    @property
-    def dropped(self) -> int:
-        """Records refused because the write queue was full."""
-        return self._health.dropped
-
-    def record(self, rec: UsageRecord) -> None:
-        try:
-            self._writer.submit(rec)
-        except Exception as exc:  # pragma: no cover - submit does not raise
-            self._health.failed(exc)
-
-    def flush(self) -> None:
-        """Block until every record passed to ``record()`` so far is written and fsynced."""
-        if not self._writer.flush():
-            logger.warning("ledger %s: flush timed out", self.path)
-
-    def close(self) -> None:
-        """Flush and close the file. Later records are counted in ``errors``."""
-        self._writer.close()
 
     def records(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> list[UsageRecord]:
         """Every record in the file and its rotated files (after a flush), oldest file first."""
-        if not self._writer.closed:
-            self.flush()
+        self._flush_for_read()
         return select_records(read_jsonl(self.path), since, until)
-
-    def __enter__(self) -> JsonlLedger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"JsonlLedger({str(self.path)!r})"

@@ -17,34 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from .._clock import as_utc
-from .._usage import UsageRecord
-from ._base import SinkHealth, logger, make_parent_dirs
-from ._writer import BackgroundWriter
+from .._usage import RECORD_FIELDS, UsageRecord
+from ._base import make_parent_dirs
+from ._writer import QueuedFileLedger
 
 __all__ = ["SqliteLedger"]
 
 SCHEMA_VERSION = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
-_COLUMNS = (
-    "timestamp",
-    "operation",
-    "region",
-    "requested_model_id",
-    "invoked_model_id",
-    "state",
-    "extended_access",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_input_tokens",
-    "cache_write_input_tokens",
-    "latency_ms",
-    "cost_usd",
-    "standard_cost_usd",
-    "premium_usd",
-    "request_id",
-    "fallback_from",
-)
+_COLUMNS = RECORD_FIELDS
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage_records (
     id INTEGER PRIMARY KEY,
@@ -192,7 +174,7 @@ class _SqliteTarget:
         self._conn = None
 
 
-class SqliteLedger:
+class SqliteLedger(QueuedFileLedger):
     """Usage records in an SQLite database file (table ``usage_records``), created 0600.
 
     - ``queue_size``: records waiting for the writer; when full, new records are dropped, logged
@@ -210,48 +192,20 @@ class SqliteLedger:
         flush_interval: float | None = 1.0,
         busy_timeout: float = 10.0,
     ) -> None:
-        self.path = Path(path).expanduser()
-        self.busy_timeout = busy_timeout
-        self._health = SinkHealth(f"SqliteLedger({self.path})")
-        self._writer: BackgroundWriter[UsageRecord] = BackgroundWriter(
-            _SqliteTarget(str(self.path), busy_timeout),
-            self._health,
-            name=f"sqlite:{self.path.name}",
+        super().__init__(
+            path,
+            _SqliteTarget(str(Path(path).expanduser()), busy_timeout),
+            kind="sqlite",
             queue_size=queue_size,
-            sync_interval=flush_interval,
+            flush_interval=flush_interval,
         )
-
-    @property
-    def errors(self) -> int:
-        """Records that could not be written (including ``dropped``)."""
-        return self._health.errors
-
-    @property
-    def dropped(self) -> int:
-        """Records refused because the write queue was full."""
-        return self._health.dropped
-
-    def record(self, rec: UsageRecord) -> None:
-        try:
-            self._writer.submit(rec)
-        except Exception as exc:  # pragma: no cover - submit does not raise
-            self._health.failed(exc)
-
-    def flush(self) -> None:
-        """Block until every record passed to ``record()`` so far is committed."""
-        if not self._writer.flush():
-            logger.warning("ledger %s: flush timed out", self.path)
-
-    def close(self) -> None:
-        """Flush and close the connection. Later records are counted in ``errors``."""
-        self._writer.close()
+        self.busy_timeout = busy_timeout
 
     def records(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> list[UsageRecord]:
         """Records with ``since <= timestamp < until``, in time order (after a flush)."""
-        if not self._writer.closed:
-            self.flush()
+        self._flush_for_read()
         if not self.path.exists():
             return []
         clauses: list[str] = []

@@ -19,9 +19,14 @@ import queue
 import threading
 import weakref
 from collections.abc import Sequence
-from typing import Generic, Protocol, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
+from .._usage import UsageRecord
 from ._base import SinkHealth, logger
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["BackgroundWriter", "BatchTarget"]
 
@@ -242,3 +247,65 @@ def _reset_in_child() -> None:
 atexit.register(_close_all)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_in_child)
+
+
+class QueuedFileLedger:
+    """What the file sinks share: a path, a background writer, and health counters.
+
+    Subclasses build the writer's target; ``record()`` only queues (the caller never waits for
+    the disk), ``flush()`` blocks until the queue is written, ``close()`` flushes and stops.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        target: BatchTarget[UsageRecord],
+        *,
+        kind: str,
+        queue_size: int,
+        flush_interval: float | None,
+    ) -> None:
+        self.path = Path(path).expanduser()
+        self._health = SinkHealth(f"{type(self).__name__}({self.path})")
+        self._writer: BackgroundWriter[UsageRecord] = BackgroundWriter(
+            target,
+            self._health,
+            name=f"{kind}:{self.path.name}",
+            queue_size=queue_size,
+            sync_interval=flush_interval,
+        )
+
+    @property
+    def errors(self) -> int:
+        """Records that could not be written (including ``dropped``)."""
+        return self._health.errors
+
+    @property
+    def dropped(self) -> int:
+        """Records refused because the write queue was full."""
+        return self._health.dropped
+
+    def record(self, rec: UsageRecord) -> None:
+        try:
+            self._writer.submit(rec)
+        except Exception as exc:  # pragma: no cover - submit does not raise
+            self._health.failed(exc)
+
+    def flush(self) -> None:
+        """Block until every record passed to ``record()`` so far is on disk."""
+        if not self._writer.flush():
+            logger.warning("ledger %s: flush timed out", self.path)
+
+    def close(self) -> None:
+        """Flush and close the file. Later records are counted in ``errors``."""
+        self._writer.close()
+
+    def _flush_for_read(self) -> None:
+        if not self._writer.closed:
+            self.flush()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
