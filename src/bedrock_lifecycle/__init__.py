@@ -9,6 +9,7 @@ session creates.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from ._catalog import DEFAULT_TTL, Catalog, ModelChange, RefreshResult, default_catalog
 from ._client import LifecycleClient, client, wrap
@@ -36,17 +37,24 @@ from ._lifecycle import ModelLifecycle, Source, State
 from ._policy import Action, BodyTranslator, Policy, body_family
 from ._pricing import Price, PriceBook, compute_cost
 from ._usage import Usage, UsageRecord
-from .ledger import (
-    EmfLedger,
-    JsonlLedger,
-    Ledger,
-    MemoryLedger,
-    MultiLedger,
-    OtelLedger,
-    SqliteLedger,
-    SummaryRow,
-    summarize,
-)
+from .ledger import Ledger, MemoryLedger, MultiLedger, SummaryRow, summarize
+
+if TYPE_CHECKING:
+    from .ledger import EmfLedger, JsonlLedger, OtelLedger, SqliteLedger
+
+_LAZY_LEDGERS = frozenset({"EmfLedger", "JsonlLedger", "OtelLedger", "SqliteLedger"})
+
+
+def __getattr__(name: str) -> Any:
+    # The file and metric sinks load on first use (see bedrock_lifecycle.ledger).
+    if name in _LAZY_LEDGERS:
+        from . import ledger
+
+        value = getattr(ledger, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

@@ -32,13 +32,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from cachetools import TLRUCache
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from ._bundled import load_snapshot
 from ._cache_file import CacheData, RegionData, default_cache_path, read_cache, write_cache
@@ -65,8 +58,6 @@ DEFAULT_MAX_WAIT = timedelta(seconds=2)
 TTL_ENV = "BEDROCK_LIFECYCLE_TTL"
 OFFLINE_ENV = "BEDROCK_LIFECYCLE_OFFLINE"
 
-#: Backoff between failed background refreshes of one region (seconds): 30 s doubling to 30 min.
-_FAILURE_BACKOFF = wait_exponential_jitter(multiplier=30, max=1800, jitter=15)
 #: How long a failed control-plane resolution of an ARN is remembered before trying again.
 _RESOLVE_RETRY_AFTER = 300.0
 #: A Legacy model's last successful call is written to the cache file at most this often.
@@ -551,12 +542,7 @@ class Catalog:
         """One refresh round for ``region``; returns an error description or ``None``."""
         try:
             client = self._control_for(region)
-            retrying = Retrying(
-                stop=stop_after_attempt(3),
-                wait=wait_exponential_jitter(multiplier=0.1, max=1.0, jitter=0.1),
-                retry=retry_if_exception(is_transient),
-                reraise=True,
-            )
+            retrying = _retrying(attempts=3, max_wait=1.0)
             with self._lock:
                 self.refresh_count += 1
             fetch = retrying(fetch_region, client, region, self.now())
@@ -591,9 +577,7 @@ class Catalog:
         with self._lock:
             failures = self._failures.get(region, 0) + 1
             self._failures[region] = failures
-            state = RetryCallState(Retrying(), None, (), {})
-            state.attempt_number = failures
-            delay = _FAILURE_BACKOFF(state)
+            delay = _failure_backoff(failures)
             self._next_attempt[region] = self._timestamp() + delay
         if failures == 1:
             logger.warning(
@@ -684,12 +668,7 @@ class Catalog:
         base: str | None = None
         try:
             client = self._control_for(region)
-            base = Retrying(
-                stop=stop_after_attempt(2),
-                wait=wait_exponential_jitter(multiplier=0.1, max=0.5, jitter=0.1),
-                retry=retry_if_exception(is_transient),
-                reraise=True,
-            )(resolve_base_model, client, ref)
+            base = _retrying(attempts=2, max_wait=0.5)(resolve_base_model, client, ref)
         except Exception as exc:
             with self._lock:
                 first = raw not in self._resolve_failed
@@ -878,6 +857,34 @@ def _diff(
             new.eol_at,
         ):
             yield ModelChange(model_id, region, "dates", old, new)
+
+
+def _retrying(*, attempts: int, max_wait: float) -> Any:
+    """tenacity retries for transient control-plane errors inside one refresh or resolution.
+
+    tenacity is imported here, not at module import: it pulls in asyncio, and most processes
+    never refresh (a warm cache file answers them).
+    """
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+    return Retrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential_jitter(multiplier=0.1, max=max_wait, jitter=0.1),
+        retry=retry_if_exception(is_transient),
+        reraise=True,
+    )
+
+
+def _failure_backoff(failures: int) -> float:
+    """Seconds before the next background refresh after ``failures`` failed ones in a row.
+
+    Exponential with jitter (tenacity's strategy): 30 s, doubling, at most 30 minutes.
+    """
+    from tenacity import RetryCallState, Retrying, wait_exponential_jitter
+
+    state = RetryCallState(Retrying(), None, (), {})
+    state.attempt_number = failures
+    return float(wait_exponential_jitter(multiplier=30, max=1800, jitter=15)(state))
 
 
 def _describe(exc: BaseException) -> str:

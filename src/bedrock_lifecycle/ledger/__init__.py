@@ -8,13 +8,39 @@ without raising; failures are logged once per sink and counted in ``sink.errors`
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._base import Ledger, MultiLedger, ReadableLedger, select_records
-from ._emf import DIMENSION_NAMES, EmfLedger
-from ._jsonl import JsonlLedger, read_jsonl
 from ._memory import MemoryLedger
-from ._otel import OtelLedger
-from ._sqlite import SqliteLedger
 from ._summary import GROUP_KEYS, SummaryRow, summarize
+
+if TYPE_CHECKING:
+    from ._emf import DIMENSION_NAMES, EmfLedger
+    from ._jsonl import JsonlLedger, read_jsonl
+    from ._otel import OtelLedger
+    from ._sqlite import SqliteLedger
+
+# The file and metric sinks load on first use: most processes use one sink or none, and
+# sqlite3 and the writer machinery are measurable at import time.
+_LAZY = {
+    "DIMENSION_NAMES": "._emf",
+    "EmfLedger": "._emf",
+    "JsonlLedger": "._jsonl",
+    "read_jsonl": "._jsonl",
+    "OtelLedger": "._otel",
+    "SqliteLedger": "._sqlite",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DIMENSION_NAMES",
