@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +22,8 @@ else:  # botocore's class is not subscriptable at run time
 class StreamRecorder:
     """Collects usage from a stream's events and records it exactly once.
 
-    Held apart from the stream object so that a stream dropped half-way can still be recorded
-    from a ``weakref.finalize`` callback.
+    Held apart from the stream object; the stream's ``__del__`` finishes it when a stream is
+    dropped half-way.
     """
 
     def __init__(self, operation: str, on_done: Callable[[Usage], None]) -> None:
@@ -79,7 +78,6 @@ class GovernedStream(_StreamBase):
         self._inner = inner
         self._recorder = recorder
         self._restart = restart
-        self._finalizer = weakref.finalize(self, recorder.finish)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         started = False
@@ -101,20 +99,27 @@ class GovernedStream(_StreamBase):
                     self._inner.close()
                     self._inner = replacement
         finally:
-            self._finalizer()
+            self._recorder.finish()
 
     def close(self) -> None:
         """Close the underlying HTTP stream and record what was seen."""
         try:
             self._inner.close()
         finally:
-            self._finalizer()
+            self._recorder.finish()
+
+    def __del__(self) -> None:
+        # A stream dropped half-way is recorded with what was seen (once: finish() is
+        # idempotent). Cheaper per call than weakref.finalize, which registers globally.
+        recorder = self.__dict__.get("_recorder")
+        if recorder is not None:
+            recorder.finish()
 
     def get_initial_response(self) -> Any:
         return self._inner.get_initial_response()
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("_inner", "_recorder", "_restart", "_finalizer"):
+        if name.startswith("__") or name in ("_inner", "_recorder", "_restart"):
             raise AttributeError(name)
         return getattr(self._inner, name)
 

@@ -560,6 +560,19 @@ def test_an_abandoned_stream_records_what_was_seen(local_world: World) -> None:
     assert record.input_tokens is None  # the metadata event never arrived
 
 
+def test_a_dropped_stream_is_recorded_when_collected(local_world: World) -> None:
+    import gc
+
+    client = local_world.client()
+    response = client.converse_stream(modelId=OLD, messages=[{"role": "user", "content": []}])
+    assert client.ledger.records() == []  # type: ignore[union-attr]
+    del response  # never iterated, never closed
+    gc.collect()
+    [record] = client.ledger.records()  # type: ignore[union-attr]
+    assert record.operation == "ConverseStream"
+    assert record.input_tokens is None
+
+
 def test_stream_events_pass_through_unchanged(local_world: World) -> None:
     raw = local_world.runtime().converse_stream(
         modelId=OLD, messages=[{"role": "user", "content": [{"text": "hi"}]}]
