@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.eventstream import EventStream
 from botocore.exceptions import EventStreamError
 
-from ._usage import Usage, usage_from_invoke_stream_chunk, usage_from_stream_metadata
+from ._usage import (
+    INVOCATION_METRICS_KEY,
+    Usage,
+    usage_from_invoke_stream_chunk,
+    usage_from_stream_metadata,
+)
+
+_METRICS_MARKER = INVOCATION_METRICS_KEY.encode("ascii")
 
 __all__ = ["GovernedStream", "StreamRecorder"]
 
@@ -27,25 +34,27 @@ class StreamRecorder:
     """
 
     def __init__(self, operation: str, on_done: Callable[[Usage], None]) -> None:
-        self._operation = operation
         self._on_done = on_done
         self._usage = Usage()
         self._done = False
         self._lock = threading.Lock()
+        # Chosen once: see() runs for every event of every stream.
+        self.see: Callable[[Mapping[str, Any]], None] = (
+            self._see_converse if operation == "ConverseStream" else self._see_invoke
+        )
 
-    def see(self, event: Mapping[str, Any]) -> None:
-        """Look at one event as it passes (cheap for events without usage)."""
-        if self._operation == "ConverseStream":
-            if "metadata" in event:
-                self._usage = usage_from_stream_metadata(event)
-        else:
-            chunk = event.get("chunk")
-            if isinstance(chunk, Mapping):
-                data = chunk.get("bytes")
-                if isinstance(data, (bytes, bytearray)):
-                    found = usage_from_invoke_stream_chunk(data)
-                    if found is not None:
-                        self._usage = found
+    def _see_converse(self, event: Mapping[str, Any]) -> None:
+        if "metadata" in event:
+            self._usage = usage_from_stream_metadata(event)
+
+    def _see_invoke(self, event: Mapping[str, Any]) -> None:
+        chunk = event.get("chunk")
+        if chunk is not None:
+            data = chunk.get("bytes")
+            if data is not None and _METRICS_MARKER in data:
+                found = usage_from_invoke_stream_chunk(data)
+                if found is not None:
+                    self._usage = found
 
     def finish(self) -> None:
         """Record what is known (once; later calls do nothing)."""
@@ -81,12 +90,13 @@ class GovernedStream(_StreamBase):
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         started = False
+        see = self._recorder.see
         try:
             while True:
                 try:
                     for event in self._inner:
                         started = True
-                        self._recorder.see(event)
+                        see(event)
                         yield event
                     return
                 except EventStreamError as exc:
