@@ -85,7 +85,8 @@ class Output:
         self.stdout.write(self.paint(text, style) + "\n")
 
     def note(self, text: str) -> None:
-        """A remark for the person at the terminal, on stderr."""
+        """A remark for the person at the terminal, on stderr (after what stdout holds)."""
+        self.stdout.flush()
         self.stderr.write(f"bedrock-lifecycle: {text}\n")
 
     def json(self, data: Any) -> None:
