@@ -29,6 +29,7 @@ from functools import lru_cache
 
 __all__ = [
     "KNOWN_GEO_PREFIXES",
+    "PROVIDER_NAMES",
     "IdForm",
     "ModelRef",
     "arn_for_model",
@@ -36,6 +37,23 @@ __all__ = [
     "parse_model_id",
     "render_successor",
 ]
+
+PROVIDER_NAMES: dict[str, str] = {
+    "ai21": "AI21 Labs",
+    "amazon": "Amazon",
+    "anthropic": "Anthropic",
+    "cohere": "Cohere",
+    "deepseek": "DeepSeek",
+    "luma": "Luma AI",
+    "meta": "Meta",
+    "mistral": "Mistral AI",
+    "openai": "OpenAI",
+    "qwen": "Qwen",
+    "stability": "Stability AI",
+    "twelvelabs": "TwelveLabs",
+    "writer": "Writer",
+}
+"""Display names of model providers, by the provider part of a base id."""
 
 KNOWN_GEO_PREFIXES: frozenset[str] = frozenset({"us", "eu", "apac", "us-gov", "global", "jp", "au"})
 """System inference profile prefixes AWS is known to use. Others still parse as profiles."""

@@ -395,15 +395,21 @@ def _bundled_book() -> PriceBook:
     return PriceBook.from_data(json.loads(text), source=origin)
 
 
-def _sum(counts: tuple[int | None, ...], rates: tuple[Decimal | None, ...]) -> Decimal | None:
-    total = Decimal(0)
+def _weighted(counts: tuple[int | None, ...], rates: tuple[Any, ...], zero: Any) -> Any:
+    """``sum(count * rate)`` over the non-zero counts; ``None`` when one of them has no rate."""
+    total = zero
     for count, rate in zip(counts, rates, strict=True):
         if not count:
             continue
         if rate is None:
             return None
         total += count * rate
-    return total / _MILLION
+    return total
+
+
+def _sum(counts: tuple[int | None, ...], rates: tuple[Decimal | None, ...]) -> Decimal | None:
+    total = _weighted(counts, rates, Decimal(0))
+    return None if total is None else total / _MILLION
 
 
 def _money(value: Decimal) -> float:
@@ -411,13 +417,7 @@ def _money(value: Decimal) -> float:
 
 
 def _int_sum(counts: tuple[int | None, ...], rates: tuple[int | None, ...]) -> int | None:
-    total = 0
-    for count, rate in zip(counts, rates, strict=True):
-        if not count:
-            continue
-        if rate is None:
-            return None
-        total += count * rate
+    total: int | None = _weighted(counts, rates, 0)
     return total
 
 

@@ -9,7 +9,6 @@ so a test can tell which model answered and that usage went through unaltered.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 
 import bedrock_lifecycle as bl
 from bedrock_lifecycle.testing import FakeBedrock, FakeUsage, Scenario
+from bedrock_lifecycle.testing.pytest_plugin import dummy_aws_environment
 
 EOL_MODEL = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 SUCCESSOR = "anthropic.claude-sonnet-4-20250514-v1:0"
@@ -32,37 +32,14 @@ AFTER_EOL = datetime(2026, 3, 15, tzinfo=timezone.utc)
 DUMMY_ACCESS_KEY = "AKIAINTEGRATIONTEST0"
 DUMMY_SECRET_KEY = "integration-test-dummy-secret"
 
-_CLEARED = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_BEARER_TOKEN_BEDROCK",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_BEDROCK",
-    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
-    "BEDROCK_LIFECYCLE_OFFLINE",
-    "BEDROCK_LIFECYCLE_TTL",
-)
-
 
 @pytest.fixture(autouse=True)
 def _no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Dummy credentials and no AWS config, so nothing a framework builds can reach AWS."""
-    for name in _CLEARED:
-        monkeypatch.delenv(name, raising=False)
+    dummy_aws_environment(monkeypatch, "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_KEY)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     monkeypatch.setenv("BEDROCK_LIFECYCLE_CACHE_DIR", str(tmp_path / "bl-cache"))
 
 

@@ -109,14 +109,22 @@ def _row_json(row: _Row, now: datetime) -> dict[str, Any]:
     }
 
 
-def run_status(args: argparse.Namespace, out: Output) -> int:
+def _load(args: argparse.Namespace, out: Output) -> tuple[bl.Catalog, list[_Row]] | None:
+    """The catalog and the rows to show; ``None`` (after saying so) when there is nothing."""
     catalog = build_catalog(args)
     targets = _targets(args, catalog, out)
     if targets is None:
         if args.json:
             out.json([])
+        return None
+    return catalog, _rows(args, catalog, targets)
+
+
+def run_status(args: argparse.Namespace, out: Output) -> int:
+    loaded = _load(args, out)
+    if loaded is None:
         return 0
-    rows = _rows(args, catalog, targets)
+    catalog, rows = loaded
     now = catalog.now()
     if args.json:
         out.json([_row_json(row, now) for row in rows])
@@ -163,13 +171,10 @@ def run_status(args: argparse.Namespace, out: Output) -> int:
 def run_timeline(args: argparse.Namespace, out: Output) -> int:
     if args.days < 0:
         raise ValueError("--days must not be negative")
-    catalog = build_catalog(args)
-    targets = _targets(args, catalog, out)
-    if targets is None:
-        if args.json:
-            out.json([])
+    loaded = _load(args, out)
+    if loaded is None:
         return 0
-    rows = _rows(args, catalog, targets)
+    catalog, rows = loaded
     now = catalog.now()
     horizon = now + timedelta(days=args.days)
     events: list[tuple[datetime, bl.State, _Row]] = []

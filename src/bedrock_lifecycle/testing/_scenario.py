@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .._clock import as_utc
+from .._ids import PROVIDER_NAMES
 from .._lifecycle import State
 
 __all__ = [
@@ -22,21 +23,6 @@ __all__ = [
 ]
 
 DEFAULT_ACCOUNT = "123456789012"
-
-_PROVIDERS = {
-    "ai21": "AI21 Labs",
-    "amazon": "Amazon",
-    "anthropic": "Anthropic",
-    "cohere": "Cohere",
-    "deepseek": "DeepSeek",
-    "meta": "Meta",
-    "mistral": "Mistral AI",
-    "openai": "OpenAI",
-    "qwen": "Qwen",
-    "stability": "Stability AI",
-    "twelvelabs": "TwelveLabs",
-    "writer": "Writer",
-}
 
 
 def utc_or_none(value: datetime | date | None) -> datetime | None:
@@ -134,7 +120,7 @@ class FakeModel:
             object.__setattr__(self, name, utc_or_none(getattr(self, name)))
         if self.provider is None:
             prefix = self.model_id.split(".", 1)[0]
-            object.__setattr__(self, "provider", _PROVIDERS.get(prefix, prefix.title()))
+            object.__setattr__(self, "provider", PROVIDER_NAMES.get(prefix, prefix.title()))
         if self.name is None:
             object.__setattr__(self, "name", self.model_id)
         flag = self.operation_not_allowed

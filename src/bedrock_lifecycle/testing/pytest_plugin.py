@@ -17,7 +17,7 @@ import pytest
 from ._fake import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY, FakeBedrock
 from ._scenario import Scenario
 
-__all__ = ["fake_bedrock", "fake_bedrock_scenario"]
+__all__ = ["dummy_aws_environment", "fake_bedrock", "fake_bedrock_scenario"]
 
 _CLEARED = (
     "AWS_PROFILE",
@@ -30,7 +30,23 @@ _CLEARED = (
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_ROLE_ARN",
     "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_BEDROCK",
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
 )
+
+
+def dummy_aws_environment(monkeypatch: pytest.MonkeyPatch, region: str = "us-east-1") -> None:
+    """Point boto3 at nothing real for the rest of the test: dummy credentials, no profiles,
+    config or credential files, no instance metadata, one attempt per call."""
+    for name in _CLEARED:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_KEY)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
 
 
 @pytest.fixture
@@ -44,15 +60,7 @@ def fake_bedrock(
     fake_bedrock_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[FakeBedrock]:
     """A started fake Bedrock, with dummy AWS settings in the environment for this test only."""
-    for name in _CLEARED:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_KEY)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", fake_bedrock_scenario.default_region)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    dummy_aws_environment(monkeypatch, fake_bedrock_scenario.default_region)
     with FakeBedrock(fake_bedrock_scenario) as fake:
         monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", fake.endpoint_url)
         monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", fake.endpoint_url)
