@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 import logging
 import os
 import re
@@ -492,6 +493,22 @@ def _check_translators(value: Any) -> Mapping[tuple[str, str], BodyTranslator]:
     return types.MappingProxyType(copied)
 
 
+def _refuse_unknown_keywords(cls: type[Policy]) -> None:
+    """Make ``Policy(unknown=...)`` a :class:`ConfigurationError` naming the key, as a file's
+    unknown key is, instead of Python's ``TypeError`` (type checkers still flag it statically)."""
+    generated = cls.__init__
+    known = frozenset(item.name for item in fields(cls) if item.init)
+
+    @functools.wraps(generated)
+    def __init__(self: Policy, *args: Any, **kwargs: Any) -> None:
+        for key in kwargs:
+            if key not in known:
+                raise ConfigurationError(_unknown_key_message(key, known), key=key)
+        generated(self, *args, **kwargs)
+
+    cls.__init__ = __init__  # type: ignore[method-assign]
+
+
 def _unknown_key_message(key: str, known: Collection[str]) -> str:
     close = difflib.get_close_matches(key, sorted(known), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -510,6 +527,8 @@ def _callable_name(fn: Any) -> str:
 
 
 # -- InvokeModel body families ------------------------------------------------------------------
+
+_refuse_unknown_keywords(Policy)
 
 _UNKNOWN = "unknown"
 

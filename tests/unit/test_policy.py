@@ -753,3 +753,9 @@ def test_accepted_successor_maps_never_loop(successors: dict[str, str]) -> None:
     for start in successors:
         candidates = policy.successor_candidates(start, start, max_hops=10)
         assert len(candidates) == len(set(candidates)) <= len(successors)
+
+
+def test_unknown_keyword_at_construction_is_a_configuration_error_naming_it() -> None:
+    with pytest.raises(ConfigurationError, match="did you mean 'on_legacy'") as raised:
+        Policy(on_legcy="warn")  # type: ignore[call-arg]
+    assert raised.value.key == "on_legcy"
