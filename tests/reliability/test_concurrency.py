@@ -6,10 +6,10 @@ InvokeModelWithResponseStream calls (streams drained) on an Active model, a Lega
 an end-of-life model the catalog knows about (proactive fallback) and one it does not (Bedrock
 refuses it, the client retries on the successor: reactive fallback).
 
-Size: 64 threads x 100 calls. The brief's 64 x 500 (32,000 calls) takes about a minute in-process
-on a 2-core machine (the GIL serialises botocore's ~1 ms of work per call), too slow for the
-default suite; the races this test is after happen in the first few hundred calls, when the
-catalog is cold, the fallback is being learnt and the warnings are being issued.
+Size: 64 threads x 500 calls (32,000 calls), as the issue asks: about 40 s on a 2-core machine
+(the GIL serialises botocore's work). The races this test is after happen mostly in the first few
+hundred calls, when the catalog is cold, the fallback is being learnt and the warnings are being
+issued; the full size also checks that nothing is lost once the ledgers' queues are busy.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import bedrock_lifecycle as bl
 from bedrock_lifecycle.testing import FakeBedrock, FakeModel, FakeUsage, Scenario
 
 THREADS = 64
-CALLS = 100
+CALLS = 500
 REGION = "us-east-1"
 NOW = datetime(2026, 1, 15, tzinfo=timezone.utc)
 
