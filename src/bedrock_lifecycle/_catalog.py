@@ -239,7 +239,10 @@ class Catalog:
 
     def now(self) -> datetime:
         """The catalog's clock, in UTC."""
-        return as_utc(self._clock())
+        clock = self._clock
+        if clock is utc_now:
+            return datetime.now(timezone.utc)  # already aware UTC: skip the conversion
+        return as_utc(clock())
 
     def __repr__(self) -> str:
         return (
