@@ -193,6 +193,7 @@ class Catalog:
         )
 
         self._lock = threading.RLock()
+        self._save_lock = threading.Lock()
         self._fresh: TLRUCache[str, float] = TLRUCache(
             maxsize=256, ttu=lambda _key, expires, _now: expires, timer=self._timestamp
         )
@@ -790,10 +791,18 @@ class Catalog:
             )
 
     def _save(self) -> None:
-        """Merge with what is on disk (another process may have written) and write atomically."""
+        """Merge with what is on disk (another process may have written) and write atomically.
+
+        Saves in this process run one at a time, each taking its snapshot inside the save lock:
+        otherwise a refresh thread's older snapshot could be written over a newer one (a lost
+        update). Across processes the merge with the file on disk is best effort.
+        """
         if not self._persist or self._cache_path is None or self._offline:
             return
-        path = self._cache_path
+        with self._save_lock:
+            self._save_now(self._cache_path)
+
+    def _save_now(self, path: Path) -> None:
         try:
             mine = self._snapshot_for_file()
             on_disk = read_cache(path, warn=False)

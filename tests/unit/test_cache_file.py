@@ -368,3 +368,31 @@ def test_default_cache_path_follows_xdg(tmp_path: Path, monkeypatch: pytest.Monk
     assert default_cache_path() == tmp_path / "home" / ".cache" / "bedrock-lifecycle" / (
         "lifecycle.json"
     )
+
+
+def test_concurrent_saves_in_one_process_lose_nothing(tmp_path: Path) -> None:
+    import threading
+
+    from bedrock_lifecycle import Catalog
+    from bedrock_lifecycle._cache_file import read_cache
+
+    path = tmp_path / "cache.json"
+    catalog = Catalog(cache_path=path, bundled=False, region_name="us-east-1")
+    written: set[str] = set()
+    for round_number in range(4):  # a lost update is a race: give it several chances
+        models = [f"amazon.test-model-{round_number}-{n}-v1:0" for n in range(24)]
+        barrier = threading.Barrier(len(models))
+
+        def first_success(model_id: str, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            catalog.note_success(model_id, "us-east-1")  # a first success is written at once
+
+        threads = [threading.Thread(target=first_success, args=(m,)) for m in models]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        written.update(models)
+        on_disk = read_cache(path)
+        assert on_disk is not None
+        assert {model for model, _ in on_disk.last_used} == written
