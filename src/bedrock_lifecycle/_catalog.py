@@ -38,8 +38,8 @@ from ._cache_file import CacheData, RegionData, default_cache_path, read_cache, 
 from ._clock import Clock, as_utc, utc_now
 from ._control_plane import fetch_region, is_transient, resolve_base_model
 from ._errors import ConfigurationError
-from ._ids import IdForm, ModelRef, parse_model_id
-from ._lifecycle import ModelLifecycle, Source, State
+from ._ids import ModelRef, parse_model_id
+from ._lifecycle import ModelLifecycle, Source
 from ._overrides import Overrides, load_overrides
 
 __all__ = [
@@ -932,5 +932,3 @@ def _close_all() -> None:
 
 
 atexit.register(_close_all)
-
-_ = (IdForm, State)  # re-exported names used in type positions by callers

@@ -270,7 +270,7 @@ class Governor:
             self._remember_quiet(key, plan, entry, now)
             return plan
         if action is Action.WARN:
-            self._warn_state(entry, state, region, now, None)
+            self._warn_state(entry, state, region, now)
             self._idle_guard(entry, state, region, now)
             return plan
         if action is Action.ERROR:
@@ -282,7 +282,7 @@ class Governor:
                 raise self._refusal(plan, entry, withdrawn, exceptions, successor=None)
             # Legacy / extended access with fallback asked but nowhere to go: the model still
             # works, so warn (saying there is no successor) rather than break the call.
-            self._warn_state(entry, state, region, now, None)
+            self._warn_state(entry, state, region, now)
             self._idle_guard(entry, state, region, now)
             return plan
         return self._rewrite(plan, entry, target, now, exceptions)
@@ -528,7 +528,6 @@ class Governor:
         state: State,
         region: str | None,
         now: datetime,
-        _unused: object,
     ) -> None:
         if state not in (State.LEGACY, State.EXTENDED_ACCESS):
             return
