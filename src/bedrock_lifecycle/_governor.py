@@ -247,6 +247,7 @@ class Governor:
         ):
             # Nothing to say about this model until `until`: reuse the decision.
             return hit[0]._replace(params=params, requested_params=params, at=now)
+        generation = catalog.generation  # read before the data the decision is made from
         entry, base, withdrawn = catalog.resolve(requested, region)
         state = entry.state(now)
         effective = State.EOL if withdrawn else state
@@ -267,7 +268,7 @@ class Governor:
             requested_params=params,
         )
         if action is Action.IGNORE:
-            self._remember_quiet(key, plan, entry, now)
+            self._remember_quiet(key, plan, entry, now, generation)
             return plan
         if action is Action.WARN:
             self._warn_state(entry, state, region, now)
@@ -288,7 +289,12 @@ class Governor:
         return self._rewrite(plan, entry, target, now, exceptions)
 
     def _remember_quiet(
-        self, key: tuple[str, str, str | None], plan: CallPlan, entry: ModelLifecycle, now: datetime
+        self,
+        key: tuple[str, str, str | None],
+        plan: CallPlan,
+        entry: ModelLifecycle,
+        now: datetime,
+        generation: int,
     ) -> None:
         """Cache a pass-through decision until the model's next transition or a catalog change.
 
@@ -304,7 +310,9 @@ class Governor:
             until = upcoming[1]
         if len(self._quiet) >= _QUIET_CACHE_SIZE:
             self._quiet.clear()
-        self._quiet[key] = (plan, until, self.catalog.generation, self.policy)
+        # The generation read before the lookup: if the data changed meanwhile, the entry is
+        # already stale and the next call decides afresh.
+        self._quiet[key] = (plan, until, generation, self.policy)
 
     def _successor(
         self, requested: str, base: str | None, region: str | None, now: datetime

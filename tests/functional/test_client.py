@@ -678,3 +678,19 @@ def test_used_models_lists_what_this_machine_called(local_world: World, tmp_path
     # Another process (a new catalog on the same file) sees them too.
     again = local_world.catalog(persist=True, cache_path=tmp_path / "cache.json", warm=False)
     assert {m for m, _, _ in again.used_models()} == {OLD, NEW}
+
+
+def test_a_reused_decision_ends_at_the_next_transition_and_on_new_data(
+    local_world: World,
+) -> None:
+    client = local_world.client(policy=bl.Policy(successors={OLD: NEW}))
+    for _ in range(3):
+        call(client, "Converse", OLD)  # Active: silent, decided once and reused
+    local_world.at(LEGACY_AT)  # past legacy_at: the reused decision must not outlive it
+    with pytest.warns(bl.LegacyModelWarning):
+        call(client, "Converse", OLD)
+    # New data (Bedrock refused the model) invalidates every reused decision at once.
+    client.catalog.mark_unavailable(OLD, "us-east-1", "eol")
+    with pytest.warns(bl.FallbackWarning):
+        call(client, "Converse", OLD)
+    assert local_world.invoked() == [OLD, OLD, OLD, OLD, NEW]
