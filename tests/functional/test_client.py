@@ -680,17 +680,23 @@ def test_used_models_lists_what_this_machine_called(local_world: World, tmp_path
     assert {m for m, _, _ in again.used_models()} == {OLD, NEW}
 
 
-def test_a_reused_decision_ends_at_the_next_transition_and_on_new_data(
-    local_world: World,
-) -> None:
+def test_a_reused_decision_ends_at_the_next_transition(local_world: World) -> None:
+    local_world.at(utc(2025, 8, 24, 23, 59, 59))  # one second before Legacy
     client = local_world.client(policy=bl.Policy(successors={OLD: NEW}))
     for _ in range(3):
         call(client, "Converse", OLD)  # Active: silent, decided once and reused
-    local_world.at(LEGACY_AT)  # past legacy_at: the reused decision must not outlive it
+    local_world.at(utc(2025, 8, 25))  # Legacy from now: the reused decision must not outlive it
     with pytest.warns(bl.LegacyModelWarning):
         call(client, "Converse", OLD)
+    assert local_world.invoked() == [OLD] * 4
+
+
+def test_a_reused_decision_ends_when_the_catalog_learns_something(local_world: World) -> None:
+    client = local_world.client(policy=bl.Policy(successors={OLD: NEW}))
+    for _ in range(3):
+        call(client, "Converse", OLD)  # Active: silent, decided once and reused
     # New data (Bedrock refused the model) invalidates every reused decision at once.
     client.catalog.mark_unavailable(OLD, "us-east-1", "eol")
     with pytest.warns(bl.FallbackWarning):
         call(client, "Converse", OLD)
-    assert local_world.invoked() == [OLD, OLD, OLD, OLD, NEW]
+    assert local_world.invoked() == [OLD, OLD, OLD, NEW]
