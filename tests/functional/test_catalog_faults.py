@@ -8,21 +8,25 @@ earlier process, past the TTL).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from bedrock_lifecycle import Source, State
-from bedrock_lifecycle._bundled import SnapshotRow, load_snapshot
 from bedrock_lifecycle._catalog import Catalog
 from bedrock_lifecycle.testing import FakeBedrock, FakeModel, FaultKind, Scenario
+
+from .._control_plane import (
+    BreakableControlPlane,
+    Injection,
+    dated_row,
+    without_credentials,
+)
+from .._control_plane import settle as wait_for_threads
 
 LIST = "ListFoundationModels"
 ACCOUNT = "123456789012"
@@ -31,25 +35,14 @@ TTL = timedelta(hours=1)
 LOGGER = "bedrock_lifecycle._catalog"
 
 
-def _row() -> SnapshotRow:
-    for row in load_snapshot().rows:
-        if row.regions and row.legacy_at and row.eol_at:
-            return row
-    raise AssertionError("the bundled snapshot has no dated row")
-
-
-ROW = _row()
+ROW = dated_row()
 REGION = ROW.regions[0]
 API_EOL = (ROW.eol_at or ROW.legacy_at) + timedelta(days=400)  # type: ignore[operator]
 
 
-def settle(timeout: float = 10.0) -> None:
+def settle() -> None:
     """Wait until no catalog refresh thread is running."""
-    deadline = time.monotonic() + timeout
-    for thread in threading.enumerate():
-        if thread.name.startswith("bedrock-lifecycle-refresh"):
-            thread.join(max(0.0, deadline - time.monotonic()))
-            assert not thread.is_alive(), "a refresh did not finish"
+    wait_for_threads("bedrock-lifecycle-refresh", timeout=10.0)
 
 
 def failure_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -85,40 +78,31 @@ def fake() -> Iterator[FakeBedrock]:
 @pytest.fixture
 def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Make boto3's credential chain find nothing: no env keys, empty files, no IMDS."""
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-        "AWS_CREDENTIAL_EXPIRATION",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    empty = tmp_path / "empty-aws-file"
-    empty.write_text("", "utf-8")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    without_credentials(monkeypatch, tmp_path)
 
 
 ClientFactory = Callable[[str], Any]
 
-# name -> (fault kind to inject, or None when the failure is in the client itself)
-FAILURES: dict[str, FaultKind | None] = {
-    "throttling": FaultKind.THROTTLING,
-    "internal-error": FaultKind.INTERNAL_ERROR,
-    "service-unavailable": FaultKind.SERVICE_UNAVAILABLE,
-    "access-denied": FaultKind.ACCESS_DENIED,
-    "malformed-json": FaultKind.MALFORMED_JSON,
-    "dropped-connection": FaultKind.DROP_CONNECTION,
-    "timeout": FaultKind.LATENCY,
-    "no-credentials": None,
+# Every failure, and what the fake injects into ListFoundationModels for it ("no-credentials"
+# breaks the client itself).
+FAILURES: tuple[str, ...] = (
+    "throttling",
+    "internal-error",
+    "service-unavailable",
+    "access-denied",
+    "malformed-json",
+    "dropped-connection",
+    "timeout",
+    "no-credentials",
+)
+INJECTED: dict[str, Injection] = {
+    "throttling": (FaultKind.THROTTLING, {}),
+    "internal-error": (FaultKind.INTERNAL_ERROR, {}),
+    "service-unavailable": (FaultKind.SERVICE_UNAVAILABLE, {}),
+    "access-denied": (FaultKind.ACCESS_DENIED, {}),
+    "malformed-json": (FaultKind.MALFORMED_JSON, {}),
+    "dropped-connection": (FaultKind.DROP_CONNECTION, {}),
+    "timeout": (FaultKind.LATENCY, {"delay": 0.4}),
 }
 EXPECTED_CODE = {
     "throttling": "ThrottlingException",
@@ -129,53 +113,8 @@ EXPECTED_CODE = {
 }
 
 
-class Failing:
-    """Builds control clients for a catalog and switches the failure on and off."""
-
-    def __init__(self, fake: FakeBedrock, name: str) -> None:
-        self.fake = fake
-        self.name = name
-        self.broken = False
-
-    def client(self, region: str) -> Any:
-        if self.name == "timeout":
-            config = Config(read_timeout=0.15, connect_timeout=1)
-            return self.fake.client("bedrock", region, mode="server", config=config)
-        if self.name == "no-credentials":
-            return _CredentialSwitch(self, region)
-        return self.fake.client("bedrock", region)
-
-    def break_(self) -> None:
-        self.broken = True
-        kind = FAILURES[self.name]
-        if kind is FaultKind.LATENCY:
-            self.fake.inject(LIST, kind, delay=0.4)
-        elif kind is not None:
-            self.fake.inject(LIST, kind)
-
-    def mend(self) -> None:
-        self.broken = False
-        self.fake.clear_faults()
-
-
-class _CredentialSwitch:
-    """Forwards to a real boto3 bedrock client: one with dummy credentials while healthy, one
-    from a session that can find no credentials at all while broken."""
-
-    def __init__(self, failing: Failing, region: str) -> None:
-        self._failing = failing
-        self._healthy = failing.fake.client("bedrock", region)
-        self._broken: Any = None
-        self.meta = self._healthy.meta
-
-    def __getattr__(self, name: str) -> Any:
-        if not self._failing.broken:
-            return getattr(self._healthy, name)
-        if self._broken is None:
-            session = boto3.Session(region_name=self.meta.region_name)
-            config = Config(retries={"total_max_attempts": 1})
-            self._broken = self._failing.fake.attach(session.client("bedrock", config=config))
-        return getattr(self._broken, name)
+def breakable(fake: FakeBedrock, name: str) -> BreakableControlPlane:
+    return BreakableControlPlane(fake, name, INJECTED, read_timeout=0.15)
 
 
 def _catalog(fake: FakeBedrock, factory: ClientFactory, cache_path: Path) -> Catalog:
@@ -190,7 +129,7 @@ def _catalog(fake: FakeBedrock, factory: ClientFactory, cache_path: Path) -> Cat
 
 
 def _prepare(
-    state: str, fake: FakeBedrock, failing: Failing, cache_path: Path
+    state: str, fake: FakeBedrock, failing: BreakableControlPlane, cache_path: Path
 ) -> tuple[Catalog, Source]:
     """A catalog in ``state`` whose next lookup needs a refresh, and the source it answers from."""
     if state == "cold":
@@ -224,7 +163,7 @@ def test_failed_refresh_never_reaches_the_caller(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="bedrock_lifecycle")
     cache_path = tmp_path / "c.json"
-    failing = Failing(fake, name)
+    failing = breakable(fake, name)
     catalog, expected_source = _prepare(state, fake, failing, cache_path)
     if name == "no-credentials":
         request.getfixturevalue("no_credentials")

@@ -11,36 +11,33 @@ failure streak must be logged at WARNING exactly once. ``docs/reliability.md`` s
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 import bedrock_lifecycle as bl
-from bedrock_lifecycle._bundled import SnapshotRow, load_snapshot
 from bedrock_lifecycle.testing import FakeBedrock, FakeModel, FaultKind, Scenario
+
+from .._control_plane import (
+    LIST,
+    BreakableControlPlane,
+    Injection,
+    dated_row,
+    settle,
+    without_credentials,
+)
 
 MAX_WAIT = 0.3
 BOUND = MAX_WAIT + 1.0  # generous: the point is "bounded", not a tight timing
 TTL = timedelta(hours=1)
-LIST = "ListFoundationModels"
 MESSAGES = [{"role": "user", "content": [{"text": "Say hello."}]}]
 
 
-def _dated_row() -> SnapshotRow:
-    for row in load_snapshot().rows:
-        if row.regions and row.legacy_at and row.eol_at:
-            return row
-    raise AssertionError("the bundled snapshot has no dated row")
-
-
-ROW = _dated_row()
+ROW = dated_row()
 MODEL = ROW.model_id
 REGION = ROW.regions[0]
 BUNDLED_EOL = ROW.eol_at.date().isoformat()  # type: ignore[union-attr]
@@ -57,12 +54,14 @@ FAULTS = (
     "no-credentials",
     "malformed-json",
 )
-INJECTED = {
-    "throttling": FaultKind.THROTTLING,
-    "internal-error": FaultKind.INTERNAL_ERROR,
-    "service-unavailable": FaultKind.SERVICE_UNAVAILABLE,
-    "access-denied": FaultKind.ACCESS_DENIED,
-    "malformed-json": FaultKind.MALFORMED_JSON,
+INJECTED: dict[str, Injection] = {
+    "throttling": (FaultKind.THROTTLING, {}),
+    "internal-error": (FaultKind.INTERNAL_ERROR, {}),
+    "service-unavailable": (FaultKind.SERVICE_UNAVAILABLE, {}),
+    "access-denied": (FaultKind.ACCESS_DENIED, {}),
+    "malformed-json": (FaultKind.MALFORMED_JSON, {}),
+    "timeout": (FaultKind.LATENCY, {"delay": 0.3}),
+    "latency": (FaultKind.LATENCY, {"delay": MAX_WAIT + 0.3, "times": 1}),
 }
 LOGGED_CODE = {
     "throttling": "ThrottlingException",
@@ -72,15 +71,6 @@ LOGGED_CODE = {
     "no-credentials": "NoCredentialsError",
     "timeout": "ReadTimeoutError",
 }
-
-
-def settle(timeout: float = 15.0) -> None:
-    """Wait for every catalog background thread to finish."""
-    deadline = time.monotonic() + timeout
-    for thread in threading.enumerate():
-        if thread.name.startswith("bedrock-lifecycle-"):
-            thread.join(max(0.0, deadline - time.monotonic()))
-            assert not thread.is_alive(), f"{thread.name} did not finish"
 
 
 @pytest.fixture(autouse=True)
@@ -99,75 +89,11 @@ def fake() -> Iterator[FakeBedrock]:
         yield bedrock
 
 
-def _without_credentials(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-    """Leave boto3's default credential chain with nothing to find."""
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    empty = folder / "empty-aws-config"
-    empty.write_text("", "utf-8")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def control_plane(fake: FakeBedrock, fault: str) -> BreakableControlPlane:
+    return BreakableControlPlane(fake, fault, INJECTED, read_timeout=0.1)
 
 
-class ControlPlane:
-    """Hands the catalog real boto3 ``bedrock`` clients and breaks them on demand."""
-
-    def __init__(self, fake: FakeBedrock, fault: str) -> None:
-        self.fake = fake
-        self.fault = fault
-        self.broken = False
-
-    def client(self, region: str) -> Any:
-        if self.fault == "timeout":
-            config = Config(read_timeout=0.1, connect_timeout=1)
-            return self.fake.client("bedrock", region, mode="server", config=config)
-        if self.fault == "no-credentials":
-            return _Switch(self, region)
-        return self.fake.client("bedrock", region)
-
-    def break_(self) -> None:
-        self.broken = True
-        if self.fault in INJECTED:
-            self.fake.inject(LIST, INJECTED[self.fault])
-        elif self.fault == "timeout":
-            self.fake.inject(LIST, FaultKind.LATENCY, delay=0.3)
-        elif self.fault == "latency":
-            self.fake.inject(LIST, FaultKind.LATENCY, delay=MAX_WAIT + 0.3, times=1)
-
-
-class _Switch:
-    """A healthy client with dummy credentials until the fault is switched on; then one built
-    from a session whose credential chain finds nothing."""
-
-    def __init__(self, plane: ControlPlane, region: str) -> None:
-        self._plane = plane
-        self._healthy = plane.fake.client("bedrock", region)
-        self._broken: Any = None
-        self.meta = self._healthy.meta
-
-    def __getattr__(self, name: str) -> Any:
-        if not self._plane.broken:
-            return getattr(self._healthy, name)
-        if self._broken is None:
-            session = boto3.Session(region_name=self.meta.region_name)
-            config = Config(retries={"total_max_attempts": 1})
-            self._broken = self._plane.fake.attach(session.client("bedrock", config=config))
-        return getattr(self._broken, name)
-
-
-def _catalog(fake: FakeBedrock, plane: ControlPlane, cache_path: Path) -> bl.Catalog:
+def _catalog(fake: FakeBedrock, plane: BreakableControlPlane, cache_path: Path) -> bl.Catalog:
     return bl.Catalog(
         client_factory=plane.client,
         region_name=REGION,
@@ -179,13 +105,13 @@ def _catalog(fake: FakeBedrock, plane: ControlPlane, cache_path: Path) -> bl.Cat
 
 
 def _prepare(
-    state: str, fake: FakeBedrock, plane: ControlPlane, path: Path
+    state: str, fake: FakeBedrock, plane: BreakableControlPlane, path: Path
 ) -> tuple[bl.Catalog, str]:
     """A catalog in ``state`` whose next call needs a refresh, and the EOL date it must use."""
     if state == "cold":
         return _catalog(fake, plane, path), BUNDLED_EOL
     if state == "stale":  # an earlier process fetched and wrote the cache file
-        earlier = _catalog(fake, ControlPlane(fake, "none"), path)
+        earlier = _catalog(fake, control_plane(fake, "none"), path)
         earlier.refresh(REGION)
         earlier.close()
         catalog = _catalog(fake, plane, path)
@@ -226,10 +152,10 @@ def test_runtime_calls_survive_control_plane_faults(
     state: str,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="bedrock_lifecycle")
-    plane = ControlPlane(fake, fault)
+    plane = control_plane(fake, fault)
     catalog, expected_eol = _prepare(state, fake, plane, tmp_path / "cache.json")
     if fault == "no-credentials":
-        _without_credentials(monkeypatch, tmp_path)
+        without_credentials(monkeypatch, tmp_path)
     policy = bl.Policy(on_legacy="ignore", on_extended_access="ignore")
     client = bl.wrap(fake.client("bedrock-runtime", REGION), catalog=catalog, policy=policy)
     plane.break_()
