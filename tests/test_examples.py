@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
+
+from ._examples import run_example
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
 def _run(name: str, tmp_path: pathlib.Path) -> str:
-    env = {
-        **os.environ,
-        "BEDROCK_LIFECYCLE_CACHE_DIR": str(tmp_path),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return "\n".join(run_example(name, tmp_path)) + "\n"
 
 
 def test_getting_started_prints_what_the_docs_show(tmp_path: pathlib.Path) -> None:

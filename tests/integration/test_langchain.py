@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import operator
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +24,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 import bedrock_lifecycle as bl
 from bedrock_lifecycle.testing import FakeBedrock
 
+from .._examples import run_example
 from .conftest import (
     DUMMY_ACCESS_KEY,
     DUMMY_SECRET_KEY,
@@ -42,7 +40,6 @@ from .conftest import (
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 RUNTIME_OPERATIONS = {"Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream"}
 PROACTIVE_WARNING = rf"{EOL_PROFILE} reached end of life on 2026-03-01 in us-east-1"
@@ -360,28 +357,6 @@ def test_install_does_not_reach_langchain_given_keys_in_the_environment(
 
     assert runtime_calls(fake) == [("Converse", EOL_PROFILE, 404)]
     assert len(ledger) == 0
-
-
-def run_example(name: str, tmp_path: Path) -> list[str]:
-    """Run ``examples/<name>`` with no AWS settings at all; its output lines."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env.update(
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        BEDROCK_LIFECYCLE_CACHE_DIR=str(tmp_path / "cache"),
-    )
-    done = subprocess.run(
-        [sys.executable, "-W", "error", str(EXAMPLES / name)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    return done.stdout.splitlines()
 
 
 @pytest.mark.slow

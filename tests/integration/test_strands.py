@@ -10,9 +10,6 @@ so these tests also show that warnings, fallback and usage recording work across
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from strands.models import BedrockModel
 import bedrock_lifecycle as bl
 from bedrock_lifecycle.testing import FakeBedrock
 
+from .._examples import run_example
 from .conftest import (
     EOL_MODEL,
     EOL_PROFILE,
@@ -38,7 +36,6 @@ from .conftest import (
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 RUNTIME_OPERATIONS = {"Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream"}
 PROACTIVE_WARNING = rf"{EOL_PROFILE} reached end of life on 2026-03-01 in us-east-1"
@@ -204,28 +201,6 @@ def test_install_governs_the_client_strands_builds_from_a_given_session(
     assert str(result).strip() == SUCCESSOR_REPLY
     assert runtime_calls(fake) == [("ConverseStream", SUCCESSOR_PROFILE, 200)]
     check_record(ledger, "ConverseStream")
-
-
-def run_example(name: str, tmp_path: Path) -> list[str]:
-    """Run ``examples/<name>`` with no AWS settings at all; its output lines."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env.update(
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        BEDROCK_LIFECYCLE_CACHE_DIR=str(tmp_path / "cache"),
-    )
-    done = subprocess.run(
-        [sys.executable, "-W", "error", str(EXAMPLES / name)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    return done.stdout.splitlines()
 
 
 @pytest.mark.slow
