@@ -16,27 +16,14 @@ pytest.importorskip("opentelemetry.sdk.metrics")
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from ._records import usage_record
+
 T0 = datetime(2025, 12, 1, tzinfo=timezone.utc)
 V1 = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 
 
 def make(**overrides: Any) -> UsageRecord:
-    values: dict[str, Any] = {
-        "timestamp": T0,
-        "operation": "Converse",
-        "region": "us-east-1",
-        "requested_model_id": V1,
-        "invoked_model_id": V1,
-        "state": "EXTENDED_ACCESS",
-        "extended_access": True,
-        "input_tokens": 1000,
-        "output_tokens": 500,
-        "cost_usd": 0.021,
-        "standard_cost_usd": 0.0105,
-        "premium_usd": 0.0105,
-    }
-    values.update(overrides)
-    return UsageRecord(**values)
+    return usage_record(**{"timestamp": T0, **overrides})
 
 
 def _points(reader: InMemoryMetricReader) -> dict[str, list[tuple[dict[str, Any], float]]]:

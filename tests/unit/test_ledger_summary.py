@@ -11,28 +11,15 @@ from bedrock_lifecycle._errors import ConfigurationError
 from bedrock_lifecycle._usage import UsageRecord
 from bedrock_lifecycle.ledger import summarize
 
+from ._records import usage_record
+
 T0 = datetime(2025, 12, 1, 23, 0, tzinfo=timezone.utc)
 V1 = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 NOVA = "amazon.nova-pro-v1:0"
 
 
 def make(**overrides: Any) -> UsageRecord:
-    values: dict[str, Any] = {
-        "timestamp": T0,
-        "operation": "Converse",
-        "region": "us-east-1",
-        "requested_model_id": V1,
-        "invoked_model_id": V1,
-        "state": "EXTENDED_ACCESS",
-        "extended_access": True,
-        "input_tokens": 1000,
-        "output_tokens": 500,
-        "cost_usd": 0.021,
-        "standard_cost_usd": 0.0105,
-        "premium_usd": 0.0105,
-    }
-    values.update(overrides)
-    return UsageRecord(**values)
+    return usage_record(**{"timestamp": T0, **overrides})
 
 
 RECORDS = [
