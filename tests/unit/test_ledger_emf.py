@@ -13,29 +13,16 @@ from bedrock_lifecycle._errors import ConfigurationError
 from bedrock_lifecycle._usage import UsageRecord
 from bedrock_lifecycle.ledger import EmfLedger
 
+from ._records import usage_record
+
 T0 = datetime(2025, 12, 1, 12, 0, 0, 250000, tzinfo=timezone.utc)
 V2 = "anthropic.claude-3-5-sonnet-20241022-v2:0"
 
 
 def make(**overrides: Any) -> UsageRecord:
-    values: dict[str, Any] = {
-        "timestamp": T0,
-        "operation": "Converse",
-        "region": "us-east-1",
-        "requested_model_id": f"us.{V2}",
-        "invoked_model_id": f"us.{V2}",
-        "state": "EXTENDED_ACCESS",
-        "extended_access": True,
-        "input_tokens": 1000,
-        "output_tokens": 500,
-        "latency_ms": 812,
-        "cost_usd": 0.021,
-        "standard_cost_usd": 0.0105,
-        "premium_usd": 0.0105,
-        "request_id": "a1b2",
-    }
-    values.update(overrides)
-    return UsageRecord(**values)
+    shared = {"timestamp": T0, "requested_model_id": f"us.{V2}", "invoked_model_id": f"us.{V2}"}
+    details = {"latency_ms": 812, "request_id": "a1b2"}
+    return usage_record(**{**shared, **details, **overrides})
 
 
 def _check_emf(doc: dict[str, Any]) -> dict[str, str]:

@@ -21,6 +21,8 @@ from bedrock_lifecycle._usage import (
     usage_from_stream_metadata,
 )
 
+from ._records import usage_record
+
 V2 = "anthropic.claude-3-5-sonnet-20241022-v2:0"
 T0 = datetime(2025, 12, 2, 9, 30, tzinfo=timezone.utc)
 
@@ -168,24 +170,9 @@ def test_usage_through_botocore_converse() -> None:
 
 
 def _record(**overrides: Any) -> UsageRecord:
-    values: dict[str, Any] = {
-        "timestamp": T0,
-        "operation": "Converse",
-        "region": "us-east-1",
-        "requested_model_id": f"us.{V2}",
-        "invoked_model_id": f"us.{V2}",
-        "state": State.EXTENDED_ACCESS,
-        "extended_access": True,
-        "input_tokens": 1000,
-        "output_tokens": 500,
-        "latency_ms": 812,
-        "cost_usd": 0.021,
-        "standard_cost_usd": 0.0105,
-        "premium_usd": 0.0105,
-        "request_id": "a1b2",
-    }
-    values.update(overrides)
-    return UsageRecord(**values)
+    shared = {"timestamp": T0, "requested_model_id": f"us.{V2}", "invoked_model_id": f"us.{V2}"}
+    details = {"state": State.EXTENDED_ACCESS, "latency_ms": 812, "request_id": "a1b2"}
+    return usage_record(**{**shared, **details, **overrides})
 
 
 def test_record_stores_state_value_and_utc_timestamp() -> None:
