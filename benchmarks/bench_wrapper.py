@@ -131,54 +131,65 @@ def variants(raw: Any, catalog: bl.Catalog) -> dict[str, Any]:
 
 @dataclass
 class Timing:
-    """Per-call seconds of each variant, one figure per round."""
+    """Seconds per call of each variant; index ``i`` of every list is one interleaved set."""
 
-    rounds: dict[str, list[float]]
+    calls: dict[str, list[float]]
 
     def median(self, variant: str) -> float:
-        return statistics.median(self.rounds[variant])
+        return statistics.median(self.calls[variant])
+
+    def _paired(self, variant: str) -> list[float]:
+        pairs = zip(self.calls[variant], self.calls["raw"], strict=True)
+        return sorted(a - b for a, b in pairs)
 
     def added(self, variant: str) -> float:
-        """Median over rounds of (variant - raw) per call, paired within each round."""
-        pairs = zip(self.rounds[variant], self.rounds["raw"], strict=True)
-        return statistics.median(a - b for a, b in pairs)
+        """Median of (variant - raw) over calls made side by side."""
+        return statistics.median(self._paired(variant))
+
+    def added_interval(self, variant: str) -> tuple[float, float]:
+        """A distribution-free 95% confidence interval of :meth:`added` (order statistics)."""
+        diffs = self._paired(variant)
+        n = len(diffs)
+        half = 0.98 * n**0.5  # 1.96 * sqrt(n) / 2
+        low, high = max(0, int(n / 2 - half)), min(n - 1, int(n / 2 + half + 1))
+        return diffs[low], diffs[high]
 
     def ratio(self, variant: str) -> float:
-        """Median over rounds of variant / raw per call, paired within each round."""
-        pairs = zip(self.rounds[variant], self.rounds["raw"], strict=True)
+        """Median of variant / raw over calls made side by side."""
+        pairs = zip(self.calls[variant], self.calls["raw"], strict=True)
         return statistics.median(a / b for a, b in pairs)
 
 
 def interleaved(
     clients: dict[str, Any],
     operation: str,
-    rounds: int,
-    batch: int,
+    calls: int,
     seed: int,
-    between_rounds: Callable[[], None] | None = None,
+    between: Callable[[], None] | None = None,
 ) -> Timing:
-    """Time ``batch`` calls of each variant per round, in a shuffled order every round.
+    """Time ``calls`` single calls of each variant, the variants taking turns call by call.
 
-    ``between_rounds`` runs untimed before each round (the fake's request log is emptied there,
-    so that its growth does not tax whichever variant the collector happens to run in).
+    Each set makes one call of every variant in a freshly shuffled order and times each call
+    on its own, so the machine's drift (other tenants, frequency changes) hits the variants of
+    a set alike and cancels out of the paired differences. ``between`` runs untimed every 50
+    sets (the fake's request log is emptied there, so its growth taxes no variant).
     """
     shuffler = random.Random(seed)
     for client in clients.values():  # warm up: pools, caches, first-time warnings
-        for _ in range(max(5, batch // 4)):
+        for _ in range(20):
             call_once(client, operation)
     result: dict[str, list[float]] = {name: [] for name in clients}
     names = list(clients)
     clock = time.perf_counter
-    for _ in range(rounds):
-        if between_rounds is not None:
-            between_rounds()
+    for number in range(calls):
+        if between is not None and number % 50 == 0:
+            between()
         shuffler.shuffle(names)
         for name in names:
             client = clients[name]
             started = clock()
-            for _ in range(batch):
-                call_once(client, operation)
-            result[name].append((clock() - started) / batch)
+            call_once(client, operation)
+            result[name].append(clock() - started)
     return Timing(result)
 
 
@@ -268,10 +279,10 @@ class _Events:
         pass
 
 
-def wrapper_only(catalog: bl.Catalog, rounds: int, batch: int, seed: int) -> dict[str, Timing]:
+def wrapper_only(catalog: bl.Catalog, calls: int, seed: int) -> dict[str, Timing]:
     stand_in = _StandInClient()
     clients = variants(stand_in, catalog)
-    return {op: interleaved(clients, op, rounds, batch * 10, seed) for op in OPERATIONS}
+    return {op: interleaved(clients, op, calls * 4, seed) for op in OPERATIONS}
 
 
 # -- reporting ------------------------------------------------------------------------------------
@@ -279,6 +290,11 @@ def wrapper_only(catalog: bl.Catalog, rounds: int, batch: int, seed: int) -> dic
 
 def _us(seconds: float) -> str:
     return f"{seconds * 1e6:,.1f}"
+
+
+def _added(timing: Timing, variant: str) -> str:
+    low, high = timing.added_interval(variant)
+    return f"{timing.added(variant) * 1e6:+.1f} ({low * 1e6:+.1f} to {high * 1e6:+.1f})"
 
 
 def report(
@@ -290,17 +306,18 @@ def report(
     """Print the tables; return the targets missed."""
     missed: list[str] = []
     print("### In-process (fake via before-send): added microseconds per call\n")
+    print("Median of paired differences (95% confidence interval of the median).\n")
     print("| operation | raw us/call | no ledger: added us | MemoryLedger: added us | ratio |")
     print("|---|---:|---:|---:|---:|")
     for op in OPERATIONS:
         timing = results["inprocess"][op]
-        added_none = timing.added("wrapped, no ledger") * 1e6
-        added_mem = timing.added("wrapped, MemoryLedger") * 1e6
         print(
-            f"| {op} | {_us(timing.median('raw'))} | {added_none:+.1f} | {added_mem:+.1f} "
+            f"| {op} | {_us(timing.median('raw'))} | {_added(timing, 'wrapped, no ledger')} "
+            f"| {_added(timing, 'wrapped, MemoryLedger')} "
             f"| {timing.ratio('wrapped, MemoryLedger'):.3f} |"
         )
-        for label, added in (("no ledger", added_none), ("MemoryLedger", added_mem)):
+        for label, variant in (("no ledger", VARIANTS[1]), ("MemoryLedger", VARIANTS[2])):
+            added = timing.added(variant) * 1e6
             if added > max_added_us:
                 missed.append(f"in-process {op} ({label}): +{added:.1f} us > {max_added_us} us")
     print("\n### Loopback HTTP (fake server): ratio wrapped / raw\n")
@@ -312,7 +329,7 @@ def report(
         ratio_mem = timing.ratio("wrapped, MemoryLedger")
         print(
             f"| {op} | {_us(timing.median('raw'))} | {ratio_none:.3f} | {ratio_mem:.3f} "
-            f"| {timing.added('wrapped, MemoryLedger') * 1e6:+.1f} |"
+            f"| {_added(timing, 'wrapped, MemoryLedger')} |"
         )
         for label, ratio in (("no ledger", ratio_none), ("MemoryLedger", ratio_mem)):
             if ratio > max_ratio:
@@ -332,15 +349,16 @@ def report(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=31, help="rounds per operation")
-    parser.add_argument("--batch", type=int, default=40, help="calls per variant per round")
-    parser.add_argument("--quick", action="store_true", help="few rounds (a smoke run)")
+    parser.add_argument(
+        "--calls", type=int, default=1500, help="calls per variant and operation (per transport)"
+    )
+    parser.add_argument("--quick", action="store_true", help="few calls (a smoke run)")
     parser.add_argument("--seed", type=int, default=20260115)
     parser.add_argument("--max-added-us", type=float, default=10.0)
     parser.add_argument("--max-ratio", type=float, default=1.02)
     parser.add_argument("--no-fail", action="store_true", help="exit 0 even when targets miss")
     args = parser.parse_args(argv)
-    rounds, batch = (5, 10) if args.quick else (args.rounds, args.batch)
+    calls = 100 if args.quick else args.calls
 
     results: dict[str, dict[str, Timing]] = {}
     with FakeBedrock(scenario()) as fake:
@@ -350,14 +368,14 @@ def main(argv: list[str] | None = None) -> int:
             raw = fake.client("bedrock-runtime", mode=mode)
             clients = variants(raw, catalog)
             results[mode] = {
-                op: interleaved(clients, op, rounds, batch, args.seed, fake.clear_requests)
+                op: interleaved(clients, op, calls, args.seed, fake.clear_requests)
                 for op in OPERATIONS
             }
             catalog.close()
         catalog = warm_catalog(fake, "inprocess")
-        alone = wrapper_only(catalog, rounds, batch, args.seed)
+        alone = wrapper_only(catalog, calls, args.seed)
         catalog.close()
-    print(f"{rounds} rounds x {batch} calls per variant, shuffled order, median per call\n")
+    print(f"{calls} calls per variant and operation, variants taking turns call by call\n")
     missed = report(results, alone, args.max_added_us, args.max_ratio)
     print()
     if missed:
