@@ -24,10 +24,12 @@ import atexit
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -99,6 +101,14 @@ class RefreshResult:
     changes: tuple[ModelChange, ...] = field(default=())
 
 
+def _aware_now(clock: Clock) -> datetime:
+    return as_utc(clock())
+
+
+def _aware_ts(clock: Clock) -> float:
+    return as_utc(clock()).timestamp()
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -168,6 +178,16 @@ class Catalog:
         persist: bool = True,
     ) -> None:
         self._clock: Clock = clock or utc_now
+        # What now() calls: a C-level partial for the default clock (it runs on every call).
+        self._now: Callable[[], datetime] = (
+            partial(datetime.now, timezone.utc)
+            if self._clock is utc_now
+            else partial(_aware_now, self._clock)
+        )
+        # The same clock as POSIX seconds: what the reused-decision path compares and keeps.
+        self._ts: Callable[[], float] = (
+            time.time if self._clock is utc_now else partial(_aware_ts, self._clock)
+        )
         self._ttl = _as_timedelta(_ttl_from_env(ttl), "ttl")
         self._max_wait = _as_timedelta(max_wait, "max_wait").total_seconds()
         self._offline = bool(offline) or _env_flag(OFFLINE_ENV)
@@ -240,10 +260,7 @@ class Catalog:
 
     def now(self) -> datetime:
         """The catalog's clock, in UTC."""
-        clock = self._clock
-        if clock is utc_now:
-            return datetime.now(timezone.utc)  # already aware UTC: skip the conversion
-        return as_utc(clock())
+        return self._now()
 
     def __repr__(self) -> str:
         return (
@@ -396,6 +413,11 @@ class Catalog:
                 self._last_used_written[key] = now
         if due:
             self._save()  # at most hourly per model: the idle guard needs days, not seconds
+
+    def _persist_due(self, key: tuple[str, str]) -> datetime | None:
+        """When ``key``'s last use is next written to the cache file (``None``: not known)."""
+        written = self._last_used_written.get(key)
+        return None if written is None else written + _LAST_USED_PERSIST_EVERY
 
     def last_used(self, model_id: str, region: str | None) -> datetime | None:
         """When ``model_id`` was last called successfully in ``region``, if known."""

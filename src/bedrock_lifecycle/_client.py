@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, MutableMapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, EventStreamError
 
 from ._catalog import Catalog, default_catalog
-from ._governor import STREAM_KEYS, CallPlan, Governor, StreamTarget
+from ._governor import STREAM_KEYS, CallPlan, Governor, Quiet
 from ._policy import Policy
 from ._pricing import PriceBook
+from ._streams import Head, Sink
 from .ledger import Ledger, MemoryLedger
 
 if TYPE_CHECKING:
@@ -90,6 +92,9 @@ class LifecycleClient(_ClientBase):
     def __init__(self, runtime_client: Any, governor: Governor) -> None:
         self._client = runtime_client
         self._governor = governor
+        # Fixed for a client's life, and read on every call.
+        self._region: str | None = runtime_client.meta.region_name
+        self._exceptions: Any = getattr(runtime_client, "exceptions", None)
 
     # -- what the wrapper adds ---------------------------------------------------------------
 
@@ -131,50 +136,62 @@ class LifecycleClient(_ClientBase):
 
     # -- governed operations -------------------------------------------------------------------
 
-    def converse(self, **kwargs: Any) -> ConverseResponseTypeDef:
-        return self._call("Converse", kwargs)  # type: ignore[no-any-return]
+    if TYPE_CHECKING:  # the signatures; at run time, the methods _governed() makes
 
-    def converse_stream(self, **kwargs: Any) -> ConverseStreamResponseTypeDef:
-        return self._call("ConverseStream", kwargs)  # type: ignore[no-any-return]
+        def converse(self, **kwargs: Any) -> ConverseResponseTypeDef: ...
 
-    def invoke_model(self, **kwargs: Any) -> InvokeModelResponseTypeDef:
-        return self._call("InvokeModel", kwargs)  # type: ignore[no-any-return]
+        def converse_stream(self, **kwargs: Any) -> ConverseStreamResponseTypeDef: ...
 
-    def invoke_model_with_response_stream(
-        self, **kwargs: Any
-    ) -> InvokeModelWithResponseStreamResponseTypeDef:
-        return self._call("InvokeModelWithResponseStream", kwargs)  # type: ignore[no-any-return]
+        def invoke_model(self, **kwargs: Any) -> InvokeModelResponseTypeDef: ...
 
-    def count_tokens(self, **kwargs: Any) -> CountTokensResponseTypeDef:
-        return self._call("CountTokens", kwargs)  # type: ignore[no-any-return]
+        def invoke_model_with_response_stream(
+            self, **kwargs: Any
+        ) -> InvokeModelWithResponseStreamResponseTypeDef: ...
 
-    def start_async_invoke(self, **kwargs: Any) -> StartAsyncInvokeResponseTypeDef:
-        return self._call("StartAsyncInvoke", kwargs)  # type: ignore[no-any-return]
+        def count_tokens(self, **kwargs: Any) -> CountTokensResponseTypeDef: ...
+
+        def start_async_invoke(self, **kwargs: Any) -> StartAsyncInvokeResponseTypeDef: ...
 
     # -- the call ------------------------------------------------------------------------------
 
-    def _call(self, operation: str, kwargs: dict[str, Any]) -> Any:
-        client = self._client
-        method: Callable[..., Any] = getattr(client, _METHODS[operation])
-        region = client.meta.region_name
+    def _decide_and_call(
+        self, operation: str, method: Callable[..., Any], kwargs: dict[str, Any]
+    ) -> Any:
+        """A call with no reusable decision: plan it, send it, finish it."""
         governor = self._governor
-        plan = governor.plan(operation, kwargs, region, exceptions=client.exceptions)
+        plan = governor.plan(operation, kwargs, self._region, exceptions=self._exceptions)
         if plan is None:
             return method(**kwargs)
         try:
             response = method(**plan.params)
         except ClientError as exc:
-            retry = self._reactive(plan, kwargs, exc)
-            if retry is None:
-                raise
-            plan = retry
-            response = method(**plan.params)
-        restart = self._restart_stream if operation in STREAM_KEYS else None
+            return self._after_error(method, plan, kwargs, exc)
+        restart = None
+        if operation in STREAM_KEYS:
+            restart = partial(self._restart_stream, plan, response)
         governor.finish(plan, response, restart)
         return response
 
+    def _after_error(
+        self,
+        method: Callable[..., Any],
+        plan: CallPlan,
+        kwargs: dict[str, Any],
+        exc: ClientError,
+    ) -> Any:
+        """A call failed: one retry on a successor after a lifecycle error, else re-raise."""
+        retry = self._reactive(plan, kwargs, exc)
+        if retry is None:
+            raise exc
+        response = method(**retry.params)
+        restart = None
+        if retry.operation in STREAM_KEYS:
+            restart = partial(self._restart_stream, retry, response)
+        self._governor.finish(retry, response, restart)
+        return response
+
     def _reactive(
-        self, plan: CallPlan, kwargs: dict[str, Any], exc: ClientError
+        self, plan: CallPlan, kwargs: Mapping[str, Any], exc: ClientError
     ) -> CallPlan | None:
         """After a lifecycle error: the plan for one retry on a successor, or ``None``."""
         governor = self._governor
@@ -183,30 +200,88 @@ class LifecycleClient(_ClientBase):
         if kind is None or not governor.policy.reactive_fallback:
             return None
         try:
-            retry = governor.plan(
-                plan.operation, kwargs, plan.region, exceptions=self._client.exceptions
-            )
+            retry = governor.plan(plan.operation, kwargs, plan.region, exceptions=self._exceptions)
         except ClientError as refused:
             raise refused from exc
         if retry is None or retry.invoked_model_id == plan.invoked_model_id:
             return None
         return retry
 
+    def _restart_quiet(
+        self,
+        quiet: Quiet,
+        kwargs: dict[str, Any],
+        now: float,
+        response: MutableMapping[str, Any],
+        error: EventStreamError,
+    ) -> tuple[Any, Sink | None, Head] | None:
+        return self._restart_stream(quiet.plan_for(kwargs, now), response, error)
+
     def _restart_stream(
-        self, error: EventStreamError, target: StreamTarget, response: MutableMapping[str, Any]
-    ) -> Any:
+        self, failed: CallPlan, response: MutableMapping[str, Any], error: EventStreamError
+    ) -> tuple[Any, Sink | None, Head] | None:
         """Reactive fallback for a stream that failed before its first event."""
-        if not self._governor.policy.reactive_fallback:
+        governor = self._governor
+        if not governor.policy.reactive_fallback:
             return None
-        failed = target.plan
         retry = self._reactive(failed, dict(failed.requested_params or failed.params), error)
         if retry is None:
             return None
         method: Callable[..., Any] = getattr(self._client, _METHODS[failed.operation])
         fresh = method(**retry.params)
-        self._governor.mark(retry, response)
-        target.plan, target.response = retry, fresh
-        return fresh[STREAM_KEYS[failed.operation]]
+        governor.mark(retry, response)
+        sink, head = governor.stream_target(retry, fresh)
+        return fresh[STREAM_KEYS[failed.operation]], sink, head
+
+
+def _governed(operation: str, name: str) -> Callable[..., Any]:
+    """The governed method ``name`` of :class:`LifecycleClient`.
+
+    Written as one function per operation (no inner call) because it runs on every call: a
+    reused pass-through decision is checked and the call made here; anything else goes to
+    ``_decide_and_call``.
+    """
+    streaming = operation in STREAM_KEYS
+
+    def governed(self: LifecycleClient, **kwargs: Any) -> Any:
+        method: Callable[..., Any] = getattr(self._client, name)
+        governor = self._governor
+        model = kwargs.get("modelId")
+        if type(model) is str:
+            quiet = governor._quiet.get((operation, model, self._region))
+            if quiet is not None:
+                catalog = governor.catalog
+                now = catalog._ts()
+                if (
+                    now < quiet.until_ts
+                    and quiet.generation == catalog.generation
+                    and quiet.config == governor._config
+                ):
+                    try:
+                        response = method(**kwargs)
+                    except ClientError as exc:
+                        # Bedrock may know better (an end of life the catalog did not).
+                        return self._after_error(method, quiet.plan_for(kwargs, now), kwargs, exc)
+                    restart = None
+                    if streaming:
+                        restart = partial(self._restart_quiet, quiet, kwargs, now, response)
+                    quiet.finish(response, now, restart)
+                    return response
+        return self._decide_and_call(operation, method, kwargs)
+
+    governed.__name__ = name
+    governed.__qualname__ = f"LifecycleClient.{name}"
+    governed.__doc__ = (
+        f"``{operation}``, governed: checked against the lifecycle catalog, warned about, "
+        "rewritten to a successor or refused by the policy, and recorded in the ledger. "
+        f"Same arguments and result as the boto3 client's ``{name}``."
+    )
+    return governed
+
+
+for _operation, _name in _METHODS.items():
+    setattr(LifecycleClient, _name, _governed(_operation, _name))
+del _operation, _name
 
 
 def wrap(

@@ -14,11 +14,9 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Mapping, MutableMapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from types import FrameType
 from typing import Any, NamedTuple
-
-from botocore.exceptions import EventStreamError
 
 from ._catalog import Catalog
 from ._errors import (
@@ -38,10 +36,18 @@ from ._ids import parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, State
 from ._policy import Action, Policy
 from ._pricing import PriceBook
-from ._streams import GovernedStream, StreamRecorder
+from ._streams import Head, Restart, Sink, governed_stream
 from ._usage import (
+    HEADER_CACHE_READ,
+    HEADER_CACHE_WRITE,
+    HEADER_INPUT_TOKENS,
+    HEADER_LATENCY,
+    HEADER_OUTPUT_TOKENS,
+    RecordTemplate,
     Usage,
     UsageRecord,
+    _figures,
+    settle,
     usage_from_converse,
     usage_from_invoke_headers,
 )
@@ -52,6 +58,7 @@ __all__ = [
     "STREAM_KEYS",
     "CallPlan",
     "Governor",
+    "Quiet",
     "lifecycle_error_kind",
     "lifecycle_metadata",
 ]
@@ -77,6 +84,8 @@ _RECORDED_OPERATIONS = frozenset(
 _IDLE_CUTOFF_DAYS = 15
 #: Pass-through decisions kept for reuse (per operation, model id and region).
 _QUIET_CACHE_SIZE = 1024
+#: Governor attributes whose replacement makes every reused decision stale.
+_CONFIG_ATTRIBUTES = frozenset({"catalog", "policy", "ledger", "prices"})
 
 _EOL_TEXT = "reached the end of its life"
 _IDLE_TEXT = ("marked by provider as Legacy", "not been actively using")
@@ -126,20 +135,6 @@ class CallPlan(NamedTuple):
             "eolAt": self.eol_at.date().isoformat() if self.eol_at else None,
             "fallback": self.fallback,
         }
-
-
-class StreamTarget:
-    """The plan and response a stream's usage is recorded against (a fallback swaps them)."""
-
-    __slots__ = ("plan", "response")
-
-    def __init__(self, plan: CallPlan, response: Mapping[str, Any]) -> None:
-        self.plan = plan
-        self.response = response
-
-
-StreamRestart = Callable[[EventStreamError, StreamTarget, MutableMapping[str, Any]], Any]
-"""Reactive fallback for a stream: ``(error, target, caller's response) -> new stream | None``."""
 
 
 def lifecycle_metadata(response: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -199,6 +194,9 @@ def _day(value: datetime | None) -> str:
 class Governor:
     """Catalog + policy + ledger + prices: decides and records governed calls. Thread-safe."""
 
+    _config: int
+    """Bumped whenever the catalog, policy, ledger or prices are replaced."""
+
     def __init__(
         self,
         *,
@@ -213,7 +211,14 @@ class Governor:
         self.prices = prices
         self._exception_classes: dict[tuple[type[Exception], type[Exception]], type[Exception]] = {}
         self._lock = threading.Lock()
-        self._quiet: dict[tuple[str, str, str | None], tuple[CallPlan, datetime, int, Policy]] = {}
+        self._quiet: dict[tuple[str, str, str | None], Quiet] = {}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Reused decisions remember what they were made with: replacing the catalog, policy,
+        # ledger or prices makes every one of them stale at once.
+        if name in _CONFIG_ATTRIBUTES:
+            object.__setattr__(self, "_config", getattr(self, "_config", 0) + 1)
+        object.__setattr__(self, name, value)
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -236,17 +241,17 @@ class Governor:
         if operation not in GOVERNED_OPERATIONS or not isinstance(requested, str):
             return None
         catalog = self.catalog
-        now = catalog.now()
+        now = catalog._now()
         key = (operation, requested, region)
-        hit = self._quiet.get(key)
+        quiet = self._quiet.get(key)
         if (
-            hit is not None
-            and now < hit[1]
-            and hit[2] == catalog.generation
-            and hit[3] is self.policy
+            quiet is not None
+            and now.timestamp() < quiet.until_ts
+            and quiet.generation == catalog.generation
+            and quiet.config == self._config
         ):
             # Nothing to say about this model until `until`: reuse the decision.
-            return hit[0]._replace(params=params, requested_params=params, at=now)
+            return quiet.plan._replace(params=params, requested_params=params, at=now)
         generation = catalog.generation  # read before the data the decision is made from
         entry, base, withdrawn = catalog.resolve(requested, region)
         state = entry.state(now)
@@ -296,11 +301,12 @@ class Governor:
         now: datetime,
         generation: int,
     ) -> None:
-        """Cache a pass-through decision until the model's next transition or a catalog change.
+        """Keep a pass-through decision until the model's next transition or a catalog change.
 
         The decision for an Active (or unknown) model cannot change before its next dated
-        transition, before the catalog's data changes (its ``generation``), or before the
-        region's data goes stale (the next lookup must run to trigger the refresh).
+        transition, before the catalog's data changes (its ``generation``), before the
+        region's data goes stale (the next lookup must run to trigger the refresh), or before
+        the governor's catalog, policy, ledger or prices are replaced.
         """
         until = self.catalog.fresh_until(plan.region)
         if until is None:
@@ -312,7 +318,38 @@ class Governor:
             self._quiet.clear()
         # The generation read before the lookup: if the data changed meanwhile, the entry is
         # already stale and the next call decides afresh.
-        self._quiet[key] = (plan, until, generation, self.policy)
+        self._quiet[key] = Quiet(self, plan, until, generation)
+
+    def _sink(self) -> Callable[[list[Any]], None] | None:
+        """Where pending usage records go (see :class:`RecordTemplate`), or ``None``."""
+        ledger = self.ledger
+        if ledger is None:
+            return None
+        fast: Callable[[], Callable[[list[Any]], None]] | None = getattr(
+            ledger, "_pending_sink", None
+        )
+        if fast is not None:
+            return fast()
+        record = ledger.record
+
+        def build_and_record(pending: list[Any]) -> None:
+            record(settle(pending))
+
+        return build_and_record
+
+    def template(self, plan: CallPlan) -> RecordTemplate:
+        """What every usage record of calls planned like ``plan`` shares."""
+        price_key = plan.invoked_base or plan.invoked_model_id
+        return RecordTemplate(
+            price=self.prices.price_for(price_key, plan.region) if self.prices else None,
+            operation=plan.operation,
+            region=plan.region,
+            requested_model_id=plan.requested_model_id,
+            invoked_model_id=plan.invoked_model_id,
+            state=plan.invoked_state.value,
+            extended_access=plan.extended_access,
+            fallback_from=plan.requested_model_id if plan.fallback else None,
+        )
 
     def _successor(
         self, requested: str, base: str | None, region: str | None, now: datetime
@@ -629,7 +666,7 @@ class Governor:
         self,
         plan: CallPlan,
         response: MutableMapping[str, Any],
-        restart: StreamRestart | None = None,
+        restart: Restart | None = None,
     ) -> None:
         """Annotate a successful response and record its usage.
 
@@ -639,36 +676,31 @@ class Governor:
         """
         self.mark(plan, response)
         operation = plan.operation
-        if operation == "Converse":
+        if operation in STREAM_KEYS:
+            key = STREAM_KEYS[operation]
+            inner = response.get(key)
+            if inner is not None:
+                sink, head = self.stream_target(plan, response)
+                response[key] = governed_stream(inner, operation, sink, head, restart)
+        elif self.ledger is None:
+            return
+        elif operation == "Converse":
             self.record(plan, usage_from_converse(response), response)
         elif operation == "InvokeModel":
             metadata = response.get("ResponseMetadata")
             headers = metadata.get("HTTPHeaders", {}) if isinstance(metadata, dict) else {}
             self.record(plan, usage_from_invoke_headers(headers), response)
-        elif operation in STREAM_KEYS:
-            self._govern_stream(plan, response, restart)
 
-    def _govern_stream(
-        self,
-        plan: CallPlan,
-        response: MutableMapping[str, Any],
-        restart: StreamRestart | None,
-    ) -> None:
-        key = STREAM_KEYS[plan.operation]
-        inner = response.get(key)
-        if inner is None:
-            return
-        target = StreamTarget(plan, response)
-        recorder = StreamRecorder(
-            plan.operation, lambda usage: self.record(target.plan, usage, target.response)
-        )
-        on_error = None
-        if restart is not None:
-
-            def on_error(error: EventStreamError) -> Any:
-                return restart(error, target, response)
-
-        response[key] = GovernedStream(inner, recorder, on_error)
+    def stream_target(
+        self, plan: CallPlan, response: Mapping[str, Any]
+    ) -> tuple[Sink | None, Head]:
+        """Where the usage of a stream planned by ``plan`` goes, and its pending record's head."""
+        sink = self._sink()
+        if sink is None:
+            return None, (None, None, None)
+        metadata = response.get("ResponseMetadata")
+        request_id = metadata.get("RequestId") if isinstance(metadata, Mapping) else None
+        return sink, (self.template(plan), plan.at or self.catalog.now(), request_id)
 
     def record(self, plan: CallPlan, usage: Usage, response: Mapping[str, Any] | None) -> None:
         """Write one usage record to the ledger; never raises."""
@@ -693,6 +725,145 @@ class Governor:
                 timestamp=plan.at or self.catalog.now(),
             )
             self.ledger.record(rec)
+        except Exception:  # recording must never break the caller's call
+            logger.exception("bedrock_lifecycle.record_failed")
+
+
+class Quiet:
+    """A pass-through decision (Active or unknown model) kept for reuse, with everything the
+    calls it covers need precomputed: the response metadata block, the last-use key and the
+    usage record template.
+
+    Valid while the catalog's clock, as POSIX seconds, is below ``until_ts`` and the catalog's
+    ``generation`` and the governor's configuration are the ones it was made with (checked by
+    the caller). Times on this path stay floats (``Catalog._ts``): usage records get their
+    datetime when a ledger builds them, and the catalog's last-use time is written at most once
+    a second per decision.
+    """
+
+    __slots__ = (
+        "catalog",
+        "config",
+        "generation",
+        "kind",
+        "last_used",
+        "metadata",
+        "persist_due",
+        "plan",
+        "sink",
+        "template",
+        "touched",
+        "until_ts",
+        "used_key",
+    )
+
+    def __init__(
+        self, governor: Governor, plan: CallPlan, until: datetime, generation: int
+    ) -> None:
+        catalog = governor.catalog
+        self.catalog = catalog
+        self.plan = plan._replace(params={}, requested_params=None, at=None)
+        self.until_ts = until.timestamp() if until.year < 9999 else float("inf")
+        self.generation = generation
+        self.config: int = governor._config
+        self.metadata = plan.metadata()
+        self.kind = plan.operation
+        self.last_used = catalog._last_used
+        self.used_key = (plan.invoked_base, plan.region or "") if plan.invoked_base else None
+        self.touched = -1.0  # seconds of the last write of the last-use time (none yet)
+        self.persist_due: datetime | None = None
+        self.sink: Callable[[list[Any]], None] | None = None
+        self.template: RecordTemplate | None = None
+        if plan.operation in _RECORDED_OPERATIONS:
+            self.sink = governor._sink()
+            if self.sink is not None:
+                self.template = governor.template(plan)
+
+    def plan_for(self, params: Mapping[str, Any], ts: float) -> CallPlan:
+        """The plan of one call this decision covers, made at ``ts``."""
+        at = datetime.fromtimestamp(ts, timezone.utc)
+        return self.plan._replace(params=params, requested_params=params, at=at)
+
+    def _touch(self, used: tuple[str, str], ts: float) -> None:
+        """Write the last-use time (the idle guard's bookkeeping); at most once a second."""
+        now = datetime.fromtimestamp(ts, timezone.utc)
+        due = self.persist_due
+        if due is not None and now < due:
+            self.last_used[used] = now  # one dict store: atomic, no lock needed
+        else:
+            catalog = self.catalog
+            catalog.note_success(used[0], self.plan.region, now)
+            self.persist_due = catalog._persist_due(used)
+        self.touched = ts
+
+    def finish(
+        self, response: MutableMapping[str, Any], now: float, restart: Restart | None = None
+    ) -> None:
+        """What :meth:`Governor.finish` does, for a call this decision covers, made at ``now``
+        (POSIX seconds).
+
+        One function on purpose (it runs on every such call): last use, the response metadata
+        block, then the usage record, or for a stream, the stream wrapped in place.
+        """
+        used = self.used_key
+        if used is not None:
+            since = now - self.touched
+            if since >= 1.0 or since < 0.0:  # a second later (or the clock went back)
+                self._touch(used, now)
+        metadata: Any = response.get("ResponseMetadata")
+        plain = type(metadata) is dict
+        if plain or isinstance(metadata, MutableMapping):
+            metadata["BedrockLifecycle"] = self.metadata.copy()
+        sink = self.sink
+        kind = self.kind
+        if kind in STREAM_KEYS:
+            key = STREAM_KEYS[kind]
+            inner = response.get(key)
+            if inner is not None:
+                request_id = metadata.get("RequestId") if plain and sink is not None else None
+                head = (self.template, now, request_id)
+                response[key] = governed_stream(inner, kind, sink, head, restart)
+            return
+        if sink is None:
+            return
+        try:
+            request_id = metadata.get("RequestId") if plain else None
+            if kind == "Converse":
+                usage = response.get("usage")
+                metrics = response.get("metrics")
+                if type(usage) is dict and type(metrics) is dict:
+                    sink(
+                        [
+                            self.template,
+                            now,
+                            request_id,
+                            usage.get("inputTokens"),
+                            usage.get("outputTokens"),
+                            usage.get("cacheReadInputTokens"),
+                            usage.get("cacheWriteInputTokens"),
+                            metrics.get("latencyMs"),
+                        ]
+                    )
+                    return
+                found = usage_from_converse(response)
+            else:  # InvokeModel
+                headers = metadata.get("HTTPHeaders") if plain else None
+                if type(headers) is dict and HEADER_INPUT_TOKENS in headers:
+                    sink(
+                        [
+                            self.template,
+                            now,
+                            request_id,
+                            headers.get(HEADER_INPUT_TOKENS),
+                            headers.get(HEADER_OUTPUT_TOKENS),
+                            headers.get(HEADER_CACHE_READ),
+                            headers.get(HEADER_CACHE_WRITE),
+                            headers.get(HEADER_LATENCY),
+                        ]
+                    )
+                    return
+                found = usage_from_invoke_headers(headers if isinstance(headers, Mapping) else {})
+            sink([self.template, now, request_id, *_figures(found)])
         except Exception:  # recording must never break the caller's call
             logger.exception("bedrock_lifecycle.record_failed")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from botocore.eventstream import EventStream
@@ -11,93 +11,113 @@ from botocore.exceptions import EventStreamError
 
 from ._usage import (
     INVOCATION_METRICS_KEY,
-    Usage,
-    usage_from_invoke_stream_chunk,
-    usage_from_stream_metadata,
+    NO_FIGURES,
+    Figures,
+    invoke_chunk_figures,
+    stream_metadata_figures,
 )
 
 _METRICS_MARKER = INVOCATION_METRICS_KEY.encode("ascii")
 
-__all__ = ["GovernedStream", "StreamRecorder"]
+__all__ = ["GovernedStream", "Head", "Restart", "Sink", "governed_stream"]
+
+logger = logging.getLogger("bedrock_lifecycle")
 
 if TYPE_CHECKING:
     _StreamBase = EventStream[dict[str, Any]]
 else:  # botocore's class is not subscriptable at run time
     _StreamBase = EventStream
 
+Sink = Callable[[list[Any]], None]
+"""Where a pending usage record goes (see :class:`RecordTemplate`)."""
 
-class StreamRecorder:
-    """Collects usage from a stream's events and records it exactly once.
+Head = tuple[Any, Any, Any]
+"""The start of a stream's pending record: ``(template, timestamp, request_id)``; the figures
+read from the stream complete it."""
 
-    Held apart from the stream object; the stream's ``__del__`` finishes it when a stream is
-    dropped half-way.
-    """
-
-    def __init__(self, operation: str, on_done: Callable[[Usage], None]) -> None:
-        self._on_done = on_done
-        self._usage = Usage()
-        self._done = False
-        self._lock = threading.Lock()
-        # Chosen once: see() runs for every event of every stream.
-        self.see: Callable[[Mapping[str, Any]], None] = (
-            self._see_converse if operation == "ConverseStream" else self._see_invoke
-        )
-
-    def _see_converse(self, event: Mapping[str, Any]) -> None:
-        if "metadata" in event:
-            self._usage = usage_from_stream_metadata(event)
-
-    def _see_invoke(self, event: Mapping[str, Any]) -> None:
-        chunk = event.get("chunk")
-        if chunk is not None:
-            data = chunk.get("bytes")
-            if data is not None and _METRICS_MARKER in data:
-                found = usage_from_invoke_stream_chunk(data)
-                if found is not None:
-                    self._usage = found
-
-    def finish(self) -> None:
-        """Record what is known (once; later calls do nothing)."""
-        with self._lock:
-            if self._done:
-                return
-            self._done = True
-        self._on_done(self._usage)
+Restart = Callable[
+    [EventStreamError],
+    "tuple[EventStream[dict[str, Any]], Sink | None, Head] | None",
+]
+"""Called when the stream fails before its first event: a replacement stream and where its
+usage goes, or ``None`` to let the error through."""
 
 
-Restart = Callable[[EventStreamError], "EventStream[dict[str, Any]] | None"]
-"""Called when the stream fails before its first event; returns a replacement stream or None."""
+def _chunk_figures(data: Any) -> Figures:
+    """The figures in an InvokeModelWithResponseStream chunk's bytes, if it is the metrics one."""
+    # find(), not `in`: bytes.__contains__ first tries its operand as an int (a TypeError).
+    if type(data) is not bytes or data.find(_METRICS_MARKER) < 0:
+        return NO_FIGURES
+    return invoke_chunk_figures(data) or NO_FIGURES
 
 
 class GovernedStream(_StreamBase):
     """A botocore ``EventStream`` that records usage; every event passes through unchanged.
 
-    Iterating, closing, or dropping the stream records the usage seen so far (once). When
-    ``restart`` is given and the stream fails with a lifecycle error before its first event,
-    iteration continues on the replacement stream it returns (reactive fallback).
+    Iterating to the end, closing, or dropping the stream completes the pending record
+    ``head`` with the usage seen so far and hands it to ``sink`` (once). When ``restart`` is
+    given and the stream fails before its first event, iteration continues on the replacement
+    stream it returns (reactive fallback).
+
+    The usage sits in one event: ConverseStream's ``metadata`` event, or the last
+    InvokeModelWithResponseStream chunk, which carries ``amazon-bedrock-invocationMetrics``.
+    The metadata event is read as it passes (before the consumer sees it, and may change
+    it); of the chunks, only the latest one's bytes are kept, and parsed once the stream ends.
     """
+
+    # Defaults as class attributes: __init__ stores only what differs (it runs per stream).
+    _sink: Sink | None = None
+    _restart: Restart | None = None
+    _figures: Figures = NO_FIGURES
+    _last: Any = None  # the latest chunk's bytes (InvokeModelWithResponseStream)
 
     def __init__(
         self,
         inner: EventStream[dict[str, Any]],
-        recorder: StreamRecorder,
+        operation: str,
+        sink: Sink | None,
+        head: Head,
         restart: Restart | None = None,
     ) -> None:
         # botocore's EventStream.__init__ is not called: this object only delegates.
-        self._inner = inner
-        self._recorder = recorder
-        self._restart = restart
+        self._inner: Any = inner
+        if sink is not None:
+            self._sink = sink
+            self._head = head
+        if restart is not None:
+            self._restart = restart
+        self._converse = operation == "ConverseStream"
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         started = False
-        see = self._recorder.see
         try:
             while True:
+                inner = self._inner
                 try:
-                    for event in self._inner:
-                        started = True
-                        see(event)
-                        yield event
+                    # The loops are written out: this is the per-event path.
+                    if self._sink is None:  # nothing to record
+                        for event in inner:
+                            started = True
+                            yield event
+                    elif self._converse:
+                        # Read before the event is handed on: consumers change events
+                        # (LangChain pops "usage" from this one).
+                        for event in inner:
+                            started = True
+                            if "metadata" in event:
+                                self._figures = stream_metadata_figures(event)
+                            yield event
+                    else:
+                        # The metrics ride on the last chunk: keep the latest chunk's bytes
+                        # (immutable, whatever the consumer does to the event) and parse
+                        # only the last one, once the stream ends.
+                        for event in inner:
+                            started = True
+                            try:  # noqa: SIM105 - zero-cost try; suppress() is a call per event
+                                self._last = event["chunk"]["bytes"]
+                            except (KeyError, TypeError):
+                                pass
+                            yield event
                     return
                 except EventStreamError as exc:
                     restart, self._restart = self._restart, None
@@ -106,32 +126,93 @@ class GovernedStream(_StreamBase):
                     replacement = restart(exc)
                     if replacement is None:
                         raise
-                    self._inner.close()
-                    self._inner = replacement
+                    inner.close()
+                    self._inner, self._sink, self._head = replacement
         finally:
-            self._recorder.finish()
+            self._finish()
+
+    def _finish(self) -> None:
+        # dict.pop is one atomic step: the usage is handed on exactly once, whichever of
+        # the end of iteration, close() and __del__ (possibly on other threads) comes first.
+        sink = self.__dict__.pop("_sink", None)  # the class attribute (None) shows next
+        # The restart callable refers back to the response that holds this stream: dropping
+        # it breaks the cycle, so a finished stream is freed at once, without the collector.
+        self.__dict__.pop("_restart", None)
+        if sink is None:
+            return
+        # Nothing is left for a finaliser to do: drop the one of _LiveStream (a Python-level
+        # __del__ costs a call on every stream freed).
+        self.__class__ = GovernedStream
+        last, self._last = self._last, None
+        try:
+            figures = self._figures if last is None else _chunk_figures(last)
+            sink([*self._head, *figures])
+        except Exception:  # recording must never break the caller's iteration
+            logger.exception("bedrock_lifecycle.record_failed")
 
     def close(self) -> None:
         """Close the underlying HTTP stream and record what was seen."""
         try:
             self._inner.close()
         finally:
-            self._recorder.finish()
-
-    def __del__(self) -> None:
-        # A stream dropped half-way is recorded with what was seen (once: finish() is
-        # idempotent). Cheaper per call than weakref.finalize, which registers globally.
-        recorder = self.__dict__.get("_recorder")
-        if recorder is not None:
-            recorder.finish()
+            self._finish()
 
     def get_initial_response(self) -> Any:
         return self._inner.get_initial_response()
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("_inner", "_recorder", "_restart"):
-            raise AttributeError(name)
-        return getattr(self._inner, name)
+    # The rest of botocore's EventStream, read through to the stream underneath. (Not a
+    # __getattr__: that would slow down every attribute this class reads on the event path.)
+
+    @property
+    def _raw_stream(self) -> Any:
+        return self._inner._raw_stream
+
+    @property
+    def _output_shape(self) -> Any:
+        return self._inner._output_shape
+
+    @property
+    def _operation_name(self) -> Any:
+        return self._inner._operation_name
+
+    @property
+    def _parser(self) -> Any:
+        return self._inner._parser
+
+    @property
+    def _event_generator(self) -> Any:
+        return self._inner._event_generator
+
+    def _create_raw_event_generator(self) -> Any:
+        return self._inner._create_raw_event_generator()
+
+    def _parse_event(self, event: Any) -> Any:
+        return self._inner._parse_event(event)
 
     def __repr__(self) -> str:
         return f"<GovernedStream of {self._inner!r}>"
+
+
+class _LiveStream(GovernedStream):
+    """A :class:`GovernedStream` that has not handed its usage on yet.
+
+    Streams start as this class; finishing turns them into a plain :class:`GovernedStream`,
+    so only a stream dropped before it finished runs the finaliser.
+    """
+
+    def __del__(self) -> None:
+        # A stream dropped half-way (or never iterated) is recorded with what was seen.
+        self._finish()
+
+
+def governed_stream(
+    inner: EventStream[dict[str, Any]],
+    operation: str,
+    sink: Sink | None,
+    head: Head,
+    restart: Restart | None = None,
+) -> GovernedStream:
+    """A stream that records its usage; see :class:`GovernedStream`."""
+    if sink is None:  # nothing to record: nothing for a finaliser to do
+        return GovernedStream(inner, operation, sink, head, restart)
+    return _LiveStream(inner, operation, sink, head, restart)

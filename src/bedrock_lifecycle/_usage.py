@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
@@ -25,10 +25,17 @@ from ._clock import as_utc, utc_now
 from ._pricing import Price, compute_cost
 
 __all__ = [
+    "NO_FIGURES",
     "RECORD_FIELDS",
+    "Figures",
+    "RecordTemplate",
     "Usage",
     "UsageRecord",
+    "invoke_chunk_figures",
+    "settle",
+    "stream_metadata_figures",
     "usage_from_converse",
+    "usage_from_figures",
     "usage_from_invoke_headers",
     "usage_from_invoke_stream_chunk",
     "usage_from_stream_metadata",
@@ -156,15 +163,8 @@ def usage_from_invoke_stream_chunk(chunk_bytes: bytes | bytearray | memoryview) 
     Only the last chunk carries ``amazon-bedrock-invocationMetrics``; other chunks are rejected by
     a substring test without being parsed.
     """
-    data = bytes(chunk_bytes) if not isinstance(chunk_bytes, bytes) else chunk_bytes
-    if _INVOCATION_METRICS_MARKER not in data:
-        return None
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    metrics = document.get(INVOCATION_METRICS_KEY) if isinstance(document, dict) else None
-    if not isinstance(metrics, (dict, Mapping)):
+    metrics = _invocation_metrics(chunk_bytes)
+    if metrics is None:
         return None
     return Usage(
         input_tokens=_count(metrics.get("inputTokenCount")),
@@ -174,6 +174,85 @@ def usage_from_invoke_stream_chunk(chunk_bytes: bytes | bytearray | memoryview) 
         latency_ms=_millis(metrics.get("invocationLatency")),
         first_byte_latency_ms=_millis(metrics.get("firstByteLatency")),
     )
+
+
+Figures = tuple[Any, Any, Any, Any, Any]
+"""Raw usage figures as Bedrock sent them: (input tokens, output tokens, cache-read tokens,
+cache-write tokens, latency in ms). Unchecked: :func:`usage_from_figures` checks them."""
+
+NO_FIGURES: Figures = (None, None, None, None, None)
+
+
+def usage_from_figures(figures: Figures) -> Usage:
+    """:class:`Usage` from raw figures, each checked as the extractors check them."""
+    return Usage(
+        input_tokens=_count(figures[0]),
+        output_tokens=_count(figures[1]),
+        cache_read_input_tokens=_count(figures[2]),
+        cache_write_input_tokens=_count(figures[3]),
+        latency_ms=_millis(figures[4]),
+    )
+
+
+def _figures(usage: Usage) -> Figures:
+    return (
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cache_read_input_tokens,
+        usage.cache_write_input_tokens,
+        usage.latency_ms,
+    )
+
+
+def stream_metadata_figures(event: Mapping[str, Any]) -> Figures:
+    """Raw figures of a ``ConverseStream`` ``metadata`` event (no checks, no objects built)."""
+    inner = event.get("metadata")
+    if type(inner) is dict:
+        usage = inner.get("usage")
+        metrics = inner.get("metrics")
+        if type(usage) is dict and type(metrics) is dict:
+            return (
+                usage.get("inputTokens"),
+                usage.get("outputTokens"),
+                usage.get("cacheReadInputTokens"),
+                usage.get("cacheWriteInputTokens"),
+                metrics.get("latencyMs"),
+            )
+    return _figures(usage_from_stream_metadata(event))  # any other shape: the tolerant path
+
+
+#: The C scanner behind json.loads, without its Python layers (one chunk per stream uses it).
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def invoke_chunk_figures(chunk_bytes: bytes) -> Figures | None:
+    """Raw figures of an ``InvokeModelWithResponseStream`` metrics chunk, or ``None``."""
+    try:
+        document = _scan_json(chunk_bytes.decode("utf-8"), 0)[0]
+    except (ValueError, StopIteration, UnicodeDecodeError, AttributeError):
+        return None
+    metrics = document.get(INVOCATION_METRICS_KEY) if type(document) is dict else None
+    if type(metrics) is not dict:
+        return None
+    return (
+        metrics.get("inputTokenCount"),
+        metrics.get("outputTokenCount"),
+        metrics.get("cacheReadInputTokenCount"),
+        metrics.get("cacheWriteInputTokenCount"),
+        metrics.get("invocationLatency"),
+    )
+
+
+def _invocation_metrics(chunk_bytes: bytes | bytearray | memoryview) -> Mapping[str, Any] | None:
+    data = bytes(chunk_bytes) if not isinstance(chunk_bytes, bytes) else chunk_bytes
+    if _INVOCATION_METRICS_MARKER not in data:
+        return None
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    metrics = document.get(INVOCATION_METRICS_KEY) if isinstance(document, dict) else None
+    return metrics if isinstance(metrics, (dict, Mapping)) else None
 
 
 _INT_FIELDS = (
@@ -325,3 +404,87 @@ class UsageRecord:
 
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(UsageRecord))
 """Every field of :class:`UsageRecord`, in order (the JSONL keys and the SQLite columns)."""
+
+
+class RecordTemplate:
+    """What every usage record of one kind of governed call shares (model, state, price ...).
+
+    The hot path does not build a :class:`UsageRecord`: it hands a sink that accepts them a
+    *pending record*, a list ``[template, timestamp, request_id, input_tokens, output_tokens,
+    cache_read_input_tokens, cache_write_input_tokens, latency_ms]`` holding the figures
+    exactly as Bedrock sent them. :func:`settle` turns it into the record (checking and
+    pricing the figures) when the record is first read, and keeps the result in the same list.
+    """
+
+    __slots__ = (
+        "extended_access",
+        "fallback_from",
+        "invoked_model_id",
+        "operation",
+        "price",
+        "region",
+        "requested_model_id",
+        "state",
+    )
+
+    def __init__(
+        self,
+        *,
+        price: Price | None,
+        operation: str,
+        region: str | None,
+        requested_model_id: str,
+        invoked_model_id: str,
+        state: str,
+        extended_access: bool,
+        fallback_from: str | None,
+    ) -> None:
+        self.price = price
+        self.operation = operation
+        self.region = region
+        self.requested_model_id = requested_model_id
+        self.invoked_model_id = invoked_model_id
+        self.state = state
+        self.extended_access = extended_access
+        self.fallback_from = fallback_from
+
+    def pending(self, timestamp: datetime | float, figures: Figures, request_id: Any) -> list[Any]:
+        """A pending record for raw ``figures`` (see the class docstring)."""
+        return [self, timestamp, request_id, *figures]
+
+    def build(self, pending: list[Any]) -> UsageRecord:
+        """The record a pending list stands for; raw figures are checked as the extractors do."""
+        usage = usage_from_figures((pending[3], pending[4], pending[5], pending[6], pending[7]))
+        request_id = pending[2]
+        return UsageRecord.from_usage(
+            usage,
+            price=self.price,
+            operation=self.operation,
+            region=self.region,
+            requested_model_id=self.requested_model_id,
+            invoked_model_id=self.invoked_model_id,
+            state=self.state,
+            extended_access=self.extended_access,
+            request_id=request_id if isinstance(request_id, str) else None,
+            fallback_from=self.fallback_from,
+            timestamp=_as_datetime(pending[1]),
+        )
+
+
+def _as_datetime(value: datetime | float) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromtimestamp(value, timezone.utc)
+
+
+def settle(item: UsageRecord | list[Any]) -> UsageRecord:
+    """The :class:`UsageRecord` behind a ledger entry: a record, or a pending record (built
+    once, then kept in the list in place of its raw figures)."""
+    if type(item) is not list:
+        return item  # type: ignore[return-value]
+    if len(item) == 1:
+        return item[0]  # type: ignore[no-any-return]
+    template: RecordTemplate = item[0]
+    record = template.build(item)
+    item[:] = (record,)  # one slice assignment: readers see raw figures or the record
+    return record

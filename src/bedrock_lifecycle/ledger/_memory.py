@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from .._usage import UsageRecord
+from .._usage import UsageRecord, settle
 from ._base import SinkHealth, select_records
 
 __all__ = ["MemoryLedger"]
@@ -15,16 +16,17 @@ __all__ = ["MemoryLedger"]
 class MemoryLedger:
     """Keeps the last ``maxlen`` records in memory (older ones fall off the front).
 
-    Nothing is written anywhere, so nothing survives the process. ``record()`` is a locked
-    ``deque.append``.
+    Nothing is written anywhere, so nothing survives the process. ``record()`` is one
+    ``deque.append`` (atomic: no lock). Governed calls hand it their raw figures instead of a
+    built :class:`UsageRecord` (``_pending_sink``); each is built, checked and priced the
+    first time :meth:`records` reads it, so callers who never read pay almost nothing.
     """
 
     def __init__(self, maxlen: int = 10_000) -> None:
         if maxlen < 1:
             raise ValueError("maxlen must be at least 1")
         self.maxlen = maxlen
-        self._records: deque[UsageRecord] = deque(maxlen=maxlen)
-        self._lock = threading.Lock()
+        self._records: deque[UsageRecord | list[Any]] = deque(maxlen=maxlen)
         self._health = SinkHealth("MemoryLedger")
 
     @property
@@ -33,20 +35,21 @@ class MemoryLedger:
         return self._health.errors
 
     def record(self, rec: UsageRecord) -> None:
-        with self._lock:
-            self._records.append(rec)
+        self._records.append(rec)
+
+    def _pending_sink(self) -> Callable[[list[Any]], None]:
+        """Where governed calls put pending records (see :class:`RecordTemplate`)."""
+        return self._records.append
 
     def records(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> list[UsageRecord]:
-        with self._lock:
-            snapshot = list(self._records)
-        return select_records(snapshot, since, until)
+        snapshot = self._records.copy()  # one C call: atomic next to appends
+        return select_records(map(settle, snapshot), since, until)
 
     def clear(self) -> None:
         """Forget every record."""
-        with self._lock:
-            self._records.clear()
+        self._records.clear()
 
     def __len__(self) -> int:
         return len(self._records)

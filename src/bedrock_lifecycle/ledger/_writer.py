@@ -18,11 +18,11 @@ import os
 import queue
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from .._usage import UsageRecord
+from .._usage import UsageRecord, settle
 from ._base import SinkHealth, logger
 
 if TYPE_CHECKING:
@@ -249,6 +249,25 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_in_child)
 
 
+class _Settling:
+    """A target that builds pending records (see ``RecordTemplate``) before writing them."""
+
+    def __init__(self, target: BatchTarget[UsageRecord]) -> None:
+        self._target = target
+
+    def write_batch(self, items: Sequence[UsageRecord | list[Any]]) -> None:
+        self._target.write_batch([settle(item) for item in items])
+
+    def sync(self) -> None:
+        self._target.sync()
+
+    def release(self) -> None:
+        self._target.release()
+
+    def after_fork(self) -> None:
+        self._target.after_fork()
+
+
 class QueuedFileLedger:
     """What the file sinks share: a path, a background writer, and health counters.
 
@@ -267,8 +286,8 @@ class QueuedFileLedger:
     ) -> None:
         self.path = Path(path).expanduser()
         self._health = SinkHealth(f"{type(self).__name__}({self.path})")
-        self._writer: BackgroundWriter[UsageRecord] = BackgroundWriter(
-            target,
+        self._writer: BackgroundWriter[UsageRecord | list[Any]] = BackgroundWriter(
+            _Settling(target),
             self._health,
             name=f"{kind}:{self.path.name}",
             queue_size=queue_size,
@@ -290,6 +309,10 @@ class QueuedFileLedger:
             self._writer.submit(rec)
         except Exception as exc:  # pragma: no cover - submit does not raise
             self._health.failed(exc)
+
+    def _pending_sink(self) -> Callable[[list[Any]], None]:
+        """Where governed calls put pending records: built on the writer's thread."""
+        return self._writer.submit
 
     def flush(self) -> None:
         """Block until every record passed to ``record()`` so far is on disk."""
