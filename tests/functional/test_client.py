@@ -700,3 +700,136 @@ def test_a_reused_decision_ends_when_the_catalog_learns_something(local_world: W
     with pytest.warns(bl.FallbackWarning):
         call(client, "Converse", OLD)
     assert local_world.invoked() == [OLD, OLD, OLD, NEW]
+
+
+# -- Reused decisions: the fast path keeps every behaviour -------------------------------------
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_a_reused_decision_still_falls_back_after_bedrocks_eol_error(
+    world: World, operation: str
+) -> None:
+    client = world.client(catalog=_blind_catalog(world), policy=bl.Policy(successors={OLD: NEW}))
+    call(client, operation, OLD)  # the model answers: the decision is kept for reuse
+    world.at(EOL_AT)  # Bedrock retires it; the blind catalog cannot know
+    with pytest.warns(bl.FallbackWarning):
+        response = call(client, operation, OLD)
+    assert world.fake.count(operation, model_id=OLD, status_code=404) == 1
+    assert world.invoked(operation) == [OLD, NEW]
+    assert _meta(response)["fallback"] is True
+    if operation in RECORDED:
+        records = client.ledger.records()  # type: ignore[union-attr]
+        assert [(r.invoked_model_id, r.fallback_from) for r in records] == [(OLD, None), (NEW, OLD)]
+
+
+@pytest.mark.parametrize("operation", ["ConverseStream", "InvokeModelWithResponseStream"])
+def test_a_reused_stream_decision_still_falls_back_before_the_first_event(
+    world: World, operation: str
+) -> None:
+    client = world.client(catalog=_blind_catalog(world), policy=bl.Policy(successors={OLD: NEW}))
+    call(client, operation, OLD)  # decided and kept for reuse
+    world.fake.inject(
+        operation,
+        "stream_error",
+        model_id=OLD,
+        after_events=0,
+        exception_type="modelStreamErrorException",
+        message=EOL_MESSAGE,
+        times=1,
+    )
+    with pytest.warns(bl.FallbackWarning):
+        response = call(client, operation, OLD)
+    assert response["events"]  # the replacement stream was read to its end
+    assert world.invoked(operation)[-1] == NEW
+    assert _meta(response)["invokedModelId"] == NEW
+    records = client.ledger.records()  # type: ignore[union-attr]
+    assert [(r.invoked_model_id, r.fallback_from, r.input_tokens) for r in records] == [
+        (OLD, None, 1000),
+        (NEW, OLD, 1000),
+    ]
+
+
+def test_a_reused_decision_ends_when_the_governor_is_reconfigured(local_world: World) -> None:
+    local_world.at(LEGACY_AT)
+    first, second = bl.MemoryLedger(), bl.MemoryLedger()
+    governor = bl.Governor(
+        catalog=local_world.catalog(),
+        policy=bl.Policy(on_legacy="ignore"),
+        ledger=first,
+        prices=bl.PriceBook.bundled(),
+    )
+    client = bl.LifecycleClient(local_world.runtime(), governor)
+    for _ in range(2):
+        call(client, "Converse", OLD)  # Legacy, ignored: silent, decided once and reused
+    governor.ledger = second
+    call(client, "Converse", OLD)
+    assert (len(first), len(second)) == (2, 1)
+    governor.policy = bl.Policy(on_legacy="error")
+    with pytest.raises(bl.LegacyModelError):
+        call(client, "Converse", OLD)
+
+
+def test_reused_decisions_keep_the_idle_guards_last_use(local_world: World) -> None:
+    client = local_world.client()
+    call(client, "Converse", OLD)
+    call(client, "Converse", OLD)  # reused
+    later = ACTIVE_AT + timedelta(hours=2)  # within the catalog's TTL: still reused
+    local_world.at(later)
+    call(client, "Converse", OLD)
+    assert client.catalog.last_used(OLD, "us-east-1") == later
+    assert local_world.fake.count("ListFoundationModels") == 0  # no new decision was made
+
+
+def test_reused_decisions_record_each_call_at_its_own_time(local_world: World) -> None:
+    client = local_world.client()
+    times = [ACTIVE_AT + timedelta(minutes=minutes) for minutes in (0, 1, 90)]
+    request_ids = []
+    for when in times:
+        local_world.at(when)
+        response = call(client, "Converse", OLD)
+        request_ids.append(response["ResponseMetadata"]["RequestId"])
+    records = client.ledger.records()  # type: ignore[union-attr]
+    assert [r.timestamp for r in records] == times
+    assert [r.request_id for r in records] == request_ids
+    assert len(set(request_ids)) == 3
+
+
+@pytest.mark.parametrize("operation", ["ConverseStream", "InvokeModelWithResponseStream"])
+def test_stream_usage_survives_a_consumer_that_changes_events(
+    local_world: World, operation: str
+) -> None:
+    client = local_world.client()
+    for _ in range(2):  # the first call decides, the second reuses the decision
+        if operation == "ConverseStream":
+            stream = client.converse_stream(modelId=OLD, messages=[{"role": "user", "content": []}])
+            for event in stream["stream"]:
+                event.get("metadata", {}).pop("usage", None)  # as LangChain does
+        else:
+            stream = client.invoke_model_with_response_stream(modelId=OLD, body=b"{}")
+            for event in stream["body"]:
+                event.pop("chunk", None)
+    records = client.ledger.records()  # type: ignore[union-attr]
+    assert [(r.input_tokens, r.output_tokens) for r in records] == [(1000, 500), (1000, 500)]
+
+
+def test_a_custom_sink_gets_built_records_from_reused_decisions(local_world: World) -> None:
+    class Collect:
+        def __init__(self) -> None:
+            self.got: list[bl.UsageRecord] = []
+
+        def record(self, rec: bl.UsageRecord) -> None:
+            self.got.append(rec)
+
+        def flush(self) -> None: ...
+
+        def close(self) -> None: ...
+
+    sink = Collect()
+    client = local_world.client(ledger=sink)
+    for operation in RECORDED:
+        for _ in range(2):
+            call(client, operation, OLD)
+    assert all(type(rec) is bl.UsageRecord for rec in sink.got)
+    assert [(r.operation, r.input_tokens, r.output_tokens) for r in sink.got] == [
+        (operation, 1000, 500) for operation in RECORDED for _ in range(2)
+    ]

@@ -222,3 +222,27 @@ def test_sqlite_records_on_a_missing_file_are_empty(tmp_path: Path) -> None:
     assert ledger.records() == []
     ledger.close()
     assert not (tmp_path / "never.db").exists()
+
+
+def test_pending_records_are_built_on_the_writer_thread(tmp_path: Path, kind: str) -> None:
+    from bedrock_lifecycle._pricing import Price
+    from bedrock_lifecycle._usage import RecordTemplate
+
+    template = RecordTemplate(
+        price=Price(input_per_1m=3.0, output_per_1m=15.0),
+        operation="InvokeModel",
+        region="us-east-1",
+        requested_model_id=V2,
+        invoked_model_id=V2,
+        state="ACTIVE",
+        extended_access=False,
+        fallback_from=None,
+    )
+    ledger = FACTORIES[kind](tmp_path)
+    ledger._pending_sink()(template.pending(T0.timestamp(), ("1000", "500", None, None, "7"), "r"))
+    [rec] = ledger.records()
+    assert (rec.timestamp, rec.operation, rec.request_id) == (T0, "InvokeModel", "r")
+    assert (rec.input_tokens, rec.output_tokens, rec.latency_ms) == (1000, 500, 7)
+    assert rec.cost_usd == 0.0105
+    ledger.close()
+    assert FACTORIES[kind](tmp_path).records() == [rec]  # on disk as a whole record
