@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_wrapper.py [--rounds 31] [--batch 40] [--quick] [--max-added-us 10]
+    python benchmarks/bench_wrapper.py [--calls 1500] [--quick] [--max-added-us 10]
         [--max-ratio 1.02]
 
 Every operation (Converse, InvokeModel, ConverseStream, InvokeModelWithResponseStream, streams
@@ -10,13 +10,16 @@ drained) is called through:
 
 - ``raw``: the boto3 ``bedrock-runtime`` client talking to the fake Bedrock;
 - ``wrapped, no ledger``: the same boto3 client governed by a :class:`LifecycleClient` whose
-  governor has ``ledger=None`` (no usage record is built);
+  governor has ``ledger=None`` (no usage is recorded);
 - ``wrapped, MemoryLedger``: the same client governed by :func:`bedrock_lifecycle.wrap`, which
-  records each call's usage and cost in a ``MemoryLedger``.
+  records each call's usage in a full default ``MemoryLedger`` (10,000 records: the steady
+  state).
 
 The three variants share one boto3 client, so connection pools and parsed service models are the
-same. Each round times a batch of calls of every variant, in an order shuffled per round, and the
-figure for a variant is the median over rounds of its per-call time. Two transports:
+same. The variants take turns call by call (one call of each, in a freshly shuffled order, then
+the next set), every call timed on its own; the added cost is the median of the paired
+differences (variant minus raw, same set) with its 95% confidence interval, so the machine's
+drift cancels out. Two transports:
 
 - ``inprocess``: the fake answers from a botocore ``before-send`` handler (no socket). The added
   cost is reported in microseconds (target: at most 10 us).
