@@ -45,7 +45,6 @@ from ._usage import (
     HEADER_OUTPUT_TOKENS,
     RecordTemplate,
     Usage,
-    UsageRecord,
     _figures,
     settle,
     usage_from_converse,
@@ -707,24 +706,12 @@ class Governor:
         if self.ledger is None or plan.operation not in _RECORDED_OPERATIONS:
             return
         try:
-            price_key = plan.invoked_base or plan.invoked_model_id
-            price = self.prices.price_for(price_key, plan.region) if self.prices else None
             metadata = response.get("ResponseMetadata") if response else None
             request_id = metadata.get("RequestId") if isinstance(metadata, Mapping) else None
-            rec = UsageRecord.from_usage(
-                usage,
-                price=price,
-                operation=plan.operation,
-                region=plan.region,
-                requested_model_id=plan.requested_model_id,
-                invoked_model_id=plan.invoked_model_id,
-                state=plan.invoked_state.value,
-                extended_access=plan.extended_access,
-                request_id=request_id if isinstance(request_id, str) else None,
-                fallback_from=plan.requested_model_id if plan.fallback else None,
-                timestamp=plan.at or self.catalog.now(),
-            )
-            self.ledger.record(rec)
+            sink = self._sink()
+            if sink is not None:
+                at = plan.at or self.catalog.now()
+                sink(self.template(plan).pending(at, _figures(usage), request_id))
         except Exception:  # recording must never break the caller's call
             logger.exception("bedrock_lifecycle.record_failed")
 

@@ -406,6 +406,7 @@ RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(UsageRecord))
 """Every field of :class:`UsageRecord`, in order (the JSONL keys and the SQLite columns)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordTemplate:
     """What every usage record of one kind of governed call shares (model, state, price ...).
 
@@ -416,37 +417,14 @@ class RecordTemplate:
     pricing the figures) when the record is first read, and keeps the result in the same list.
     """
 
-    __slots__ = (
-        "extended_access",
-        "fallback_from",
-        "invoked_model_id",
-        "operation",
-        "price",
-        "region",
-        "requested_model_id",
-        "state",
-    )
-
-    def __init__(
-        self,
-        *,
-        price: Price | None,
-        operation: str,
-        region: str | None,
-        requested_model_id: str,
-        invoked_model_id: str,
-        state: str,
-        extended_access: bool,
-        fallback_from: str | None,
-    ) -> None:
-        self.price = price
-        self.operation = operation
-        self.region = region
-        self.requested_model_id = requested_model_id
-        self.invoked_model_id = invoked_model_id
-        self.state = state
-        self.extended_access = extended_access
-        self.fallback_from = fallback_from
+    price: Price | None
+    operation: str
+    region: str | None
+    requested_model_id: str
+    invoked_model_id: str
+    state: str
+    extended_access: bool
+    fallback_from: str | None
 
     def pending(self, timestamp: datetime | float, figures: Figures, request_id: Any) -> list[Any]:
         """A pending record for raw ``figures`` (see the class docstring)."""

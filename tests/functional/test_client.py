@@ -421,10 +421,8 @@ def test_reactive_fallback_can_be_turned_off(local_world: World) -> None:
     assert local_world.invoked() == []
 
 
-@pytest.mark.parametrize("operation", ["ConverseStream", "InvokeModelWithResponseStream"])
-def test_reactive_fallback_inside_a_stream_before_the_first_event(
-    world: World, operation: str
-) -> None:
+def _retire_at_the_first_event(world: World, operation: str) -> None:
+    """The next ``operation`` stream for OLD fails with Bedrock's end-of-life error at once."""
     world.fake.inject(
         operation,
         "stream_error",
@@ -434,6 +432,13 @@ def test_reactive_fallback_inside_a_stream_before_the_first_event(
         message=EOL_MESSAGE,
         times=1,
     )
+
+
+@pytest.mark.parametrize("operation", ["ConverseStream", "InvokeModelWithResponseStream"])
+def test_reactive_fallback_inside_a_stream_before_the_first_event(
+    world: World, operation: str
+) -> None:
+    _retire_at_the_first_event(world, operation)
     client = world.client(catalog=_blind_catalog(world), policy=bl.Policy(successors={OLD: NEW}))
     with pytest.warns(bl.FallbackWarning):
         response = call(client, operation, OLD)
@@ -728,15 +733,7 @@ def test_a_reused_stream_decision_still_falls_back_before_the_first_event(
 ) -> None:
     client = world.client(catalog=_blind_catalog(world), policy=bl.Policy(successors={OLD: NEW}))
     call(client, operation, OLD)  # decided and kept for reuse
-    world.fake.inject(
-        operation,
-        "stream_error",
-        model_id=OLD,
-        after_events=0,
-        exception_type="modelStreamErrorException",
-        message=EOL_MESSAGE,
-        times=1,
-    )
+    _retire_at_the_first_event(world, operation)
     with pytest.warns(bl.FallbackWarning):
         response = call(client, operation, OLD)
     assert response["events"]  # the replacement stream was read to its end

@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bedrock_lifecycle import UsageRecord
+from bedrock_lifecycle._pricing import Price
+from bedrock_lifecycle._usage import RecordTemplate
 
 V1 = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 
@@ -28,3 +30,22 @@ def usage_record(**overrides: Any) -> UsageRecord:
     }
     values.update(overrides)
     return UsageRecord(**values)
+
+
+V2 = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+
+
+def record_template(**overrides: Any) -> RecordTemplate:
+    """An Active Claude 3.5 Sonnet v2 Converse call at $3 / $15 per million tokens."""
+    values: dict[str, Any] = {
+        "price": Price(input_per_1m=3.0, output_per_1m=15.0),
+        "operation": "Converse",
+        "region": "us-east-1",
+        "requested_model_id": V2,
+        "invoked_model_id": V2,
+        "state": "ACTIVE",
+        "extended_access": False,
+        "fallback_from": None,
+    }
+    values.update(overrides)
+    return RecordTemplate(**values)

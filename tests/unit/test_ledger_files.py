@@ -225,19 +225,9 @@ def test_sqlite_records_on_a_missing_file_are_empty(tmp_path: Path) -> None:
 
 
 def test_pending_records_are_built_on_the_writer_thread(tmp_path: Path, kind: str) -> None:
-    from bedrock_lifecycle._pricing import Price
-    from bedrock_lifecycle._usage import RecordTemplate
+    from ._records import record_template
 
-    template = RecordTemplate(
-        price=Price(input_per_1m=3.0, output_per_1m=15.0),
-        operation="InvokeModel",
-        region="us-east-1",
-        requested_model_id=V2,
-        invoked_model_id=V2,
-        state="ACTIVE",
-        extended_access=False,
-        fallback_from=None,
-    )
+    template = record_template(operation="InvokeModel")
     ledger = FACTORIES[kind](tmp_path)
     ledger._pending_sink()(template.pending(T0.timestamp(), ("1000", "500", None, None, "7"), "r"))
     [rec] = ledger.records()

@@ -10,10 +10,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bedrock_lifecycle._pricing import Price
-from bedrock_lifecycle._usage import RecordTemplate, UsageRecord, settle
+from bedrock_lifecycle._usage import UsageRecord, settle
 from bedrock_lifecycle.ledger import Ledger, MemoryLedger, MultiLedger, ReadableLedger
 from bedrock_lifecycle.ledger._base import SinkHealth
 from bedrock_lifecycle.ledger._writer import BackgroundWriter
+
+from ._records import V2, record_template
 
 T0 = datetime(2025, 12, 1, tzinfo=timezone.utc)
 
@@ -143,28 +145,11 @@ def test_writer_drops_and_counts_when_the_queue_is_full() -> None:
 
 # -- Pending records: what governed calls hand the sinks that accept them ----------------------
 
-V2 = "anthropic.claude-3-5-sonnet-20241022-v2:0"
-
-
-def _template(**overrides: object) -> RecordTemplate:
-    values: dict[str, object] = {
-        "price": Price(input_per_1m=3.0, output_per_1m=15.0),
-        "operation": "Converse",
-        "region": "us-east-1",
-        "requested_model_id": V2,
-        "invoked_model_id": V2,
-        "state": "ACTIVE",
-        "extended_access": False,
-        "fallback_from": None,
-    }
-    values.update(overrides)
-    return RecordTemplate(**values)  # type: ignore[arg-type]
-
 
 def test_pending_records_are_built_and_priced_when_first_read() -> None:
     ledger = MemoryLedger()
     put = ledger._pending_sink()
-    put(_template().pending(T0.timestamp(), (1000, 500, None, None, 250), "req-1"))
+    put(record_template().pending(T0.timestamp(), (1000, 500, None, None, 250), "req-1"))
     assert len(ledger) == 1
     [first] = ledger.records()
     assert first == UsageRecord(
@@ -191,7 +176,7 @@ def test_pending_records_are_built_and_priced_when_first_read() -> None:
 def test_pending_figures_are_checked_as_the_extractors_check_them() -> None:
     ledger = MemoryLedger()
     # As Bedrock might send them: header strings, a negative, a bool, a float count, a NaN.
-    ledger._pending_sink()(_template().pending(T0, ("1000", -3, True, 2.0, "nan"), 42))
+    ledger._pending_sink()(record_template().pending(T0, ("1000", -3, True, 2.0, "nan"), 42))
     [rec] = ledger.records()
     assert (rec.input_tokens, rec.output_tokens) == (1000, None)
     assert (rec.cache_read_input_tokens, rec.cache_write_input_tokens) == (None, 2)
@@ -203,12 +188,13 @@ def test_pending_figures_are_checked_as_the_extractors_check_them() -> None:
 def test_pending_and_built_records_mix_in_order_and_filter_by_time() -> None:
     ledger = MemoryLedger(maxlen=3)
     put = ledger._pending_sink()
+    template = record_template()
     for number in range(4):
         when = T0 + timedelta(minutes=number)
         if number % 2:
             ledger.record(make(number, minutes=number))
         else:
-            put(_template().pending(when.timestamp(), (1, 1, None, None, None), f"req-{number}"))
+            put(template.pending(when.timestamp(), (1, 1, None, None, None), f"req-{number}"))
     assert [r.request_id for r in ledger.records()] == ["req-1", "req-2", "req-3"]
     since = T0 + timedelta(minutes=2)
     assert [r.request_id for r in ledger.records(since=since)] == ["req-2", "req-3"]
@@ -218,6 +204,6 @@ def test_an_extended_access_template_prices_the_premium() -> None:
     price = Price(
         input_per_1m=3.0, output_per_1m=15.0, extended_input_per_1m=6.0, extended_output_per_1m=30.0
     )
-    template = _template(price=price, state="EXTENDED_ACCESS", extended_access=True)
+    template = record_template(price=price, state="EXTENDED_ACCESS", extended_access=True)
     rec = settle(template.pending(T0, (1000, 500, None, None, None), "r"))
     assert (rec.cost_usd, rec.standard_cost_usd, rec.premium_usd) == (0.021, 0.0105, 0.0105)
