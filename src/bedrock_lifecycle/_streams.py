@@ -14,6 +14,7 @@ from ._usage import (
     NO_FIGURES,
     Figures,
     invoke_chunk_figures,
+    metrics_tail,
     stream_metadata_figures,
 )
 
@@ -43,11 +44,21 @@ Restart = Callable[
 usage goes, or ``None`` to let the error through."""
 
 
-def _chunk_figures(data: Any) -> Figures:
-    """The figures in an InvokeModelWithResponseStream chunk's bytes, if it is the metrics one."""
+_TAIL_ONLY = (None, None, None, None)
+
+
+def _chunk_figures(data: Any) -> tuple[Any, ...]:
+    """What the pending record gets from an InvokeModelWithResponseStream chunk's bytes.
+
+    The metrics tail, unparsed, when the chunk ends with Bedrock's metrics and nothing else
+    (the record is built from it when read), else the figures parsed from the whole chunk.
+    """
     # find(), not `in`: bytes.__contains__ first tries its operand as an int (a TypeError).
     if type(data) is not bytes or data.find(_METRICS_MARKER) < 0:
         return NO_FIGURES
+    tail = metrics_tail(data)
+    if tail is not None:
+        return (tail, *_TAIL_ONLY)
     return invoke_chunk_figures(data) or NO_FIGURES
 
 

@@ -31,7 +31,9 @@ __all__ = [
     "RecordTemplate",
     "Usage",
     "UsageRecord",
+    "figures_from_tail",
     "invoke_chunk_figures",
+    "metrics_tail",
     "settle",
     "stream_metadata_figures",
     "usage_from_converse",
@@ -243,6 +245,58 @@ def invoke_chunk_figures(chunk_bytes: bytes) -> Figures | None:
     )
 
 
+_QUOTED_METRICS_KEY = f'"{INVOCATION_METRICS_KEY}"'.encode("ascii")
+
+
+def metrics_tail(chunk_bytes: bytes) -> bytes | None:
+    """The end of a metrics chunk, from its metrics key on, when it holds nothing else.
+
+    ``{..., "amazon-bedrock-invocationMetrics": {<flat object>}}`` gives
+    ``b'"amazon-bedrock-invocationMetrics": {<flat object>}}'``: Bedrock's own figures, never
+    model output, so it can be kept and parsed later (:func:`figures_from_tail`). ``None`` for
+    any other layout (the caller then parses the whole chunk). Why the checks suffice, in
+    valid JSON:
+
+    - the quoted key cannot lie inside a string: there its quotes would be escaped, and the
+      closing one would follow a backslash, not ``s``; with ``:`` after it, it is a key;
+    - one ``{`` in the tail, and after the first ``}`` only the final ``}``: the value is a flat
+      object, the last member of the object that closes the document.
+    """
+    start = chunk_bytes.rfind(_QUOTED_METRICS_KEY)
+    if start < 0:
+        return None
+    tail = chunk_bytes[start:]
+    opening = tail.find(b"{")
+    closing = tail.find(b"}")
+    if (
+        opening < 0
+        or closing < opening
+        or tail.find(b"{", opening + 1) >= 0
+        or tail[closing + 1 :].strip() != b"}"
+        or tail[len(_QUOTED_METRICS_KEY) : opening].strip() != b":"
+    ):
+        return None
+    return tail
+
+
+def figures_from_tail(tail: bytes) -> Figures:
+    """The figures in a :func:`metrics_tail`."""
+    try:
+        document = json.loads(b"{" + tail)
+    except ValueError:
+        return NO_FIGURES
+    metrics = document.get(INVOCATION_METRICS_KEY) if type(document) is dict else None
+    if type(metrics) is not dict:
+        return NO_FIGURES
+    return (
+        metrics.get("inputTokenCount"),
+        metrics.get("outputTokenCount"),
+        metrics.get("cacheReadInputTokenCount"),
+        metrics.get("cacheWriteInputTokenCount"),
+        metrics.get("invocationLatency"),
+    )
+
+
 def _invocation_metrics(chunk_bytes: bytes | bytearray | memoryview) -> Mapping[str, Any] | None:
     data = bytes(chunk_bytes) if not isinstance(chunk_bytes, bytes) else chunk_bytes
     if _INVOCATION_METRICS_MARKER not in data:
@@ -413,8 +467,10 @@ class RecordTemplate:
     The hot path does not build a :class:`UsageRecord`: it hands a sink that accepts them a
     *pending record*, a list ``[template, timestamp, request_id, input_tokens, output_tokens,
     cache_read_input_tokens, cache_write_input_tokens, latency_ms]`` holding the figures
-    exactly as Bedrock sent them. :func:`settle` turns it into the record (checking and
-    pricing the figures) when the record is first read, and keeps the result in the same list.
+    exactly as Bedrock sent them (for a stream of InvokeModelWithResponseStream, the
+    :func:`metrics_tail` of its last chunk may stand in for the five figures). :func:`settle`
+    turns it into the record (checking and pricing the figures) when the record is first read,
+    and keeps the result in the same list.
     """
 
     price: Price | None
@@ -432,7 +488,11 @@ class RecordTemplate:
 
     def build(self, pending: list[Any]) -> UsageRecord:
         """The record a pending list stands for; raw figures are checked as the extractors do."""
-        usage = usage_from_figures((pending[3], pending[4], pending[5], pending[6], pending[7]))
+        first = pending[3]
+        if type(first) is bytes:  # an InvokeModelWithResponseStream metrics tail, unparsed
+            usage = usage_from_figures(figures_from_tail(first))
+        else:
+            usage = usage_from_figures((first, pending[4], pending[5], pending[6], pending[7]))
         request_id = pending[2]
         return UsageRecord.from_usage(
             usage,

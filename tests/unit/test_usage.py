@@ -9,12 +9,17 @@ from typing import Any, cast
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bedrock_lifecycle._lifecycle import State
 from bedrock_lifecycle._pricing import PriceBook
 from bedrock_lifecycle._usage import (
     Usage,
     UsageRecord,
+    figures_from_tail,
+    invoke_chunk_figures,
+    metrics_tail,
     usage_from_converse,
     usage_from_invoke_headers,
     usage_from_invoke_stream_chunk,
@@ -251,3 +256,84 @@ def test_from_usage_prices_the_call() -> None:
     )
     assert unpriced.cost_usd is None
     assert unpriced.input_tokens == 1000
+
+
+# -- The metrics tail kept, unparsed, from a stream's last chunk ------------------------------
+
+METRICS = {"inputTokenCount": 1000, "outputTokenCount": 500, "invocationLatency": 250}
+SECRET = "qzxv model output qzxv"
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        # The metrics are not the last member: what follows them could be model output.
+        {"amazon-bedrock-invocationMetrics": METRICS, "outputText": SECRET},
+        # The key appears only inside model output (escaped quotes).
+        {"outputText": f'"amazon-bedrock-invocationMetrics": {json.dumps(METRICS)}}}'},
+        # Nested, not top level.
+        {"outer": {"amazon-bedrock-invocationMetrics": METRICS}},
+        # Not a flat object.
+        {"amazon-bedrock-invocationMetrics": {**METRICS, "nested": {"text": SECRET}}},
+    ],
+)
+def test_no_metrics_tail_unless_the_chunk_ends_with_the_metrics_alone(chunk: Any) -> None:
+    assert metrics_tail(json.dumps(chunk).encode()) is None
+
+
+@given(
+    before=st.dictionaries(
+        st.text(alphabet="abcdefgh", min_size=1, max_size=8),
+        st.one_of(st.text(), st.integers(), st.none()),
+        max_size=4,
+    ),
+    after=st.dictionaries(
+        st.text(alphabet="ijklmnop", min_size=1, max_size=8), st.text(), max_size=2
+    ),
+    counts=st.fixed_dictionaries(
+        {
+            "inputTokenCount": st.integers(0, 10**7),
+            "outputTokenCount": st.integers(0, 10**7),
+            "invocationLatency": st.integers(0, 10**6),
+        }
+    ),
+    indent=st.sampled_from([None, 1]),
+)
+def test_a_metrics_tail_holds_only_the_metrics_and_reads_as_the_whole_chunk(
+    before: dict[str, Any], after: dict[str, str], counts: dict[str, int], indent: int | None
+) -> None:
+    document = {**before, "amazon-bedrock-invocationMetrics": counts, **after}
+    data = json.dumps(document, indent=indent).encode()
+    tail = metrics_tail(data)
+    if after:  # members after the metrics: never kept
+        assert tail is None
+        return
+    assert tail is not None
+    assert json.loads(b"{" + tail) == {"amazon-bedrock-invocationMetrics": counts}
+    assert figures_from_tail(tail) == invoke_chunk_figures(data)
+
+
+@pytest.mark.parametrize("text_after_metrics", [False, True])
+def test_a_streams_pending_record_never_holds_model_output(text_after_metrics: bool) -> None:
+    from bedrock_lifecycle._streams import governed_stream
+    from bedrock_lifecycle.ledger import MemoryLedger
+
+    from ._records import record_template
+
+    last: dict[str, Any] = {"amazon-bedrock-invocationMetrics": METRICS}
+    if text_after_metrics:
+        last["outputText"] = SECRET
+    events = [
+        {"chunk": {"bytes": json.dumps({"outputText": SECRET}).encode()}},
+        {"chunk": {"bytes": json.dumps(last).encode()}},
+    ]
+    ledger = MemoryLedger()
+    head = (record_template(operation="InvokeModelWithResponseStream"), 0.0, "req")
+    stream = governed_stream(
+        cast(Any, events), "InvokeModelWithResponseStream", ledger._pending_sink(), head
+    )
+    assert list(stream) == events
+    [pending] = list(ledger._records)
+    assert SECRET.encode() not in repr(pending).encode()
+    [rec] = ledger.records()
+    assert (rec.input_tokens, rec.output_tokens, rec.latency_ms) == (1000, 500, 250)
