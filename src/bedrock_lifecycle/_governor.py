@@ -36,7 +36,7 @@ from ._ids import parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, State
 from ._policy import Action, Policy
 from ._pricing import PriceBook
-from ._streams import Head, Restart, Sink, governed_stream
+from ._streams import GovernedStream, Head, LiveStream, Restart, Sink, governed_stream
 from ._usage import (
     HEADER_CACHE_READ,
     HEADER_CACHE_WRITE,
@@ -85,6 +85,7 @@ _IDLE_CUTOFF_DAYS = 15
 _QUIET_CACHE_SIZE = 1024
 #: Governor attributes whose replacement makes every reused decision stale.
 _CONFIG_ATTRIBUTES = frozenset({"catalog", "policy", "ledger", "prices"})
+_NO_HEAD = (None, None, None)
 
 _EOL_TEXT = "reached the end of its life"
 _IDLE_TEXT = ("marked by provider as Legacy", "not been actively using")
@@ -738,6 +739,7 @@ class Quiet:
         "persist_due",
         "plan",
         "sink",
+        "stream_key",
         "template",
         "touched",
         "until_ts",
@@ -755,6 +757,7 @@ class Quiet:
         self.config: int = governor._config
         self.metadata = plan.metadata()
         self.kind = plan.operation
+        self.stream_key = STREAM_KEYS.get(plan.operation)
         self.last_used = catalog._last_used
         self.used_key = (plan.invoked_base, plan.region or "") if plan.invoked_base else None
         self.touched = -1.0  # seconds of the last write of the last-use time (none yet)
@@ -803,13 +806,16 @@ class Quiet:
             metadata["BedrockLifecycle"] = self.metadata.copy()
         sink = self.sink
         kind = self.kind
-        if kind in STREAM_KEYS:
-            key = STREAM_KEYS[kind]
+        key = self.stream_key
+        if key is not None:
             inner = response.get(key)
             if inner is not None:
-                request_id = metadata.get("RequestId") if plain and sink is not None else None
-                head = (self.template, now, request_id)
-                response[key] = governed_stream(inner, kind, sink, head, restart)
+                if sink is None:
+                    response[key] = GovernedStream(inner, kind, None, _NO_HEAD, restart)
+                else:
+                    request_id = metadata.get("RequestId") if plain else None
+                    head = (self.template, now, request_id)
+                    response[key] = LiveStream(inner, kind, sink, head, restart)
             return
         if sink is None:
             return

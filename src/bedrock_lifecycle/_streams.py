@@ -20,7 +20,7 @@ from ._usage import (
 
 _METRICS_MARKER = INVOCATION_METRICS_KEY.encode("ascii")
 
-__all__ = ["GovernedStream", "Head", "Restart", "Sink", "governed_stream"]
+__all__ = ["GovernedStream", "Head", "LiveStream", "Restart", "Sink", "governed_stream"]
 
 logger = logging.getLogger("bedrock_lifecycle")
 
@@ -53,12 +53,14 @@ def _chunk_figures(data: Any) -> tuple[Any, ...]:
     The metrics tail, unparsed, when the chunk ends with Bedrock's metrics and nothing else
     (the record is built from it when read), else the figures parsed from the whole chunk.
     """
-    # find(), not `in`: bytes.__contains__ first tries its operand as an int (a TypeError).
-    if type(data) is not bytes or data.find(_METRICS_MARKER) < 0:
+    if type(data) is not bytes:
         return NO_FIGURES
     tail = metrics_tail(data)
     if tail is not None:
         return (tail, *_TAIL_ONLY)
+    # find(), not `in`: bytes.__contains__ first tries its operand as an int (a TypeError).
+    if data.find(_METRICS_MARKER) < 0:
+        return NO_FIGURES
     return invoke_chunk_figures(data) or NO_FIGURES
 
 
@@ -95,6 +97,7 @@ class GovernedStream(_StreamBase):
         if sink is not None:
             self._sink = sink
             self._head = head
+            self._last = None  # set here, so the per-event store finds its slot ready
         if restart is not None:
             self._restart = restart
         self._converse = operation == "ConverseStream"
@@ -151,7 +154,7 @@ class GovernedStream(_StreamBase):
         self.__dict__.pop("_restart", None)
         if sink is None:
             return
-        # Nothing is left for a finaliser to do: drop the one of _LiveStream (a Python-level
+        # Nothing is left for a finaliser to do: drop the one of LiveStream (a Python-level
         # __del__ costs a call on every stream freed).
         self.__class__ = GovernedStream
         last, self._last = self._last, None
@@ -204,7 +207,7 @@ class GovernedStream(_StreamBase):
         return f"<GovernedStream of {self._inner!r}>"
 
 
-class _LiveStream(GovernedStream):
+class LiveStream(GovernedStream):
     """A :class:`GovernedStream` that has not handed its usage on yet.
 
     Streams start as this class; finishing turns them into a plain :class:`GovernedStream`,
@@ -226,4 +229,4 @@ def governed_stream(
     """A stream that records its usage; see :class:`GovernedStream`."""
     if sink is None:  # nothing to record: nothing for a finaliser to do
         return GovernedStream(inner, operation, sink, head, restart)
-    return _LiveStream(inner, operation, sink, head, restart)
+    return LiveStream(inner, operation, sink, head, restart)
