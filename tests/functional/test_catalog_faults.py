@@ -41,8 +41,8 @@ API_EOL = (ROW.eol_at or ROW.legacy_at) + timedelta(days=400)  # type: ignore[op
 
 
 def settle() -> None:
-    """Wait until no catalog refresh thread is running."""
-    wait_for_threads("bedrock-lifecycle-refresh", timeout=10.0)
+    """Wait until no catalog background thread (refresh or id resolution) is running."""
+    wait_for_threads("bedrock-lifecycle-", timeout=10.0)
 
 
 def failure_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
