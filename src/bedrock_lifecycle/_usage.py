@@ -281,20 +281,7 @@ def metrics_tail(chunk_bytes: bytes) -> bytes | None:
 
 def figures_from_tail(tail: bytes) -> Figures:
     """The figures in a :func:`metrics_tail`."""
-    try:
-        document = json.loads(b"{" + tail)
-    except ValueError:
-        return NO_FIGURES
-    metrics = document.get(INVOCATION_METRICS_KEY) if type(document) is dict else None
-    if type(metrics) is not dict:
-        return NO_FIGURES
-    return (
-        metrics.get("inputTokenCount"),
-        metrics.get("outputTokenCount"),
-        metrics.get("cacheReadInputTokenCount"),
-        metrics.get("cacheWriteInputTokenCount"),
-        metrics.get("invocationLatency"),
-    )
+    return invoke_chunk_figures(b"{" + tail) or NO_FIGURES
 
 
 def _invocation_metrics(chunk_bytes: bytes | bytearray | memoryview) -> Mapping[str, Any] | None:
