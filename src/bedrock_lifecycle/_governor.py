@@ -36,7 +36,7 @@ from ._ids import parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, State
 from ._policy import Action, Policy
 from ._pricing import PriceBook
-from ._streams import GovernedStream, Head, LiveStream, Restart, Sink, governed_stream
+from ._streams import Head, LiveStream, Restart, Sink, governed_stream
 from ._usage import (
     HEADER_CACHE_READ,
     HEADER_CACHE_WRITE,
@@ -811,7 +811,7 @@ class Quiet:
             inner = response.get(key)
             if inner is not None:
                 if sink is None:
-                    response[key] = GovernedStream(inner, kind, None, _NO_HEAD, restart)
+                    response[key] = LiveStream(inner, kind, None, _NO_HEAD, restart)
                 else:
                     request_id = metadata.get("RequestId") if plain else None
                     head = (self.template, now, request_id)

@@ -44,22 +44,11 @@ Restart = Callable[
 usage goes, or ``None`` to let the error through."""
 
 
-_TAIL_ONLY = (None, None, None, None)
-
-
-def _chunk_figures(data: Any) -> tuple[Any, ...]:
-    """What the pending record gets from an InvokeModelWithResponseStream chunk's bytes.
-
-    The metrics tail, unparsed, when the chunk ends with Bedrock's metrics and nothing else
-    (the record is built from it when read), else the figures parsed from the whole chunk.
-    """
-    if type(data) is not bytes:
-        return NO_FIGURES
-    tail = metrics_tail(data)
-    if tail is not None:
-        return (tail, *_TAIL_ONLY)
+def _chunk_figures(data: Any) -> Figures:
+    """The figures of an InvokeModelWithResponseStream chunk's bytes parsed whole, if it is
+    the metrics chunk (when :func:`metrics_tail` cannot keep just the metrics)."""
     # find(), not `in`: bytes.__contains__ first tries its operand as an int (a TypeError).
-    if data.find(_METRICS_MARKER) < 0:
+    if type(data) is not bytes or data.find(_METRICS_MARKER) < 0:
         return NO_FIGURES
     return invoke_chunk_figures(data) or NO_FIGURES
 
@@ -78,11 +67,10 @@ class GovernedStream(_StreamBase):
     it); of the chunks, only the latest one's bytes are kept, and parsed once the stream ends.
     """
 
-    # Defaults as class attributes: __init__ stores only what differs (it runs per stream).
-    _sink: Sink | None = None
-    _restart: Restart | None = None
-    _figures: Figures = NO_FIGURES
-    _last: Any = None  # the latest chunk's bytes (InvokeModelWithResponseStream)
+    #: The sink, in a list until it is used: list.pop() is one atomic step, so the usage is
+    #: handed on exactly once, whichever of the end of iteration, close() and __del__
+    #: (possibly on different threads) comes first. (A tuple here: before __init__ ran.)
+    _once: list[Sink] | tuple[()] = ()
 
     def __init__(
         self,
@@ -92,14 +80,15 @@ class GovernedStream(_StreamBase):
         head: Head,
         restart: Restart | None = None,
     ) -> None:
-        # botocore's EventStream.__init__ is not called: this object only delegates.
+        # botocore's EventStream.__init__ is not called: this object only delegates. Every
+        # attribute is set, always in this order: instances then share one key layout, which
+        # keeps attribute access on the per-event path fast.
         self._inner: Any = inner
-        if sink is not None:
-            self._sink = sink
-            self._head = head
-            self._last = None  # set here, so the per-event store finds its slot ready
-        if restart is not None:
-            self._restart = restart
+        self._once = [sink] if sink is not None else []
+        self._head = head
+        self._restart = restart
+        self._figures: Figures = NO_FIGURES
+        self._last: Any = None  # the latest chunk's bytes (InvokeModelWithResponseStream)
         self._converse = operation == "ConverseStream"
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -109,7 +98,7 @@ class GovernedStream(_StreamBase):
                 inner = self._inner
                 try:
                     # The loops are written out: this is the per-event path.
-                    if self._sink is None:  # nothing to record
+                    if not self._once:  # nothing to record
                         for event in inner:
                             started = True
                             yield event
@@ -141,28 +130,34 @@ class GovernedStream(_StreamBase):
                     if replacement is None:
                         raise
                     inner.close()
-                    self._inner, self._sink, self._head = replacement
+                    self._inner, sink, self._head = replacement
+                    self._once = [sink] if sink is not None else []
         finally:
             self._finish()
 
     def _finish(self) -> None:
-        # dict.pop is one atomic step: the usage is handed on exactly once, whichever of
-        # the end of iteration, close() and __del__ (possibly on other threads) comes first.
-        sink = self.__dict__.pop("_sink", None)  # the class attribute (None) shows next
+        try:
+            sink: Sink | None = self._once.pop()  # type: ignore[union-attr]
+        except (IndexError, AttributeError):
+            sink = None  # already handed on (or never set)
         # The restart callable refers back to the response that holds this stream: dropping
         # it breaks the cycle, so a finished stream is freed at once, without the collector.
-        self.__dict__.pop("_restart", None)
-        if sink is None:
-            return
+        self._restart = None
+        if sink is not None:
+            last = self._last
+            try:
+                if last is None:
+                    figures: tuple[Any, ...] = self._figures
+                elif type(last) is bytes and (tail := metrics_tail(last)) is not None:
+                    figures = (tail, None, None, None, None)  # parsed when the record is built
+                else:
+                    figures = _chunk_figures(last)
+                sink([*self._head, *figures])
+            except Exception:  # recording must never break the caller's iteration
+                logger.exception("bedrock_lifecycle.record_failed")
         # Nothing is left for a finaliser to do: drop the one of LiveStream (a Python-level
-        # __del__ costs a call on every stream freed).
+        # __del__ costs a call on every stream freed). Last, after every attribute read here.
         self.__class__ = GovernedStream
-        last, self._last = self._last, None
-        try:
-            figures = self._figures if last is None else _chunk_figures(last)
-            sink([*self._head, *figures])
-        except Exception:  # recording must never break the caller's iteration
-            logger.exception("bedrock_lifecycle.record_failed")
 
     def close(self) -> None:
         """Close the underlying HTTP stream and record what was seen."""
@@ -208,10 +203,11 @@ class GovernedStream(_StreamBase):
 
 
 class LiveStream(GovernedStream):
-    """A :class:`GovernedStream` that has not handed its usage on yet.
+    """A :class:`GovernedStream` that has not finished yet.
 
-    Streams start as this class; finishing turns them into a plain :class:`GovernedStream`,
-    so only a stream dropped before it finished runs the finaliser.
+    Every stream starts as this class (one type on the per-event path, whatever the ledger);
+    finishing turns it into a plain :class:`GovernedStream`, so only a stream dropped before it
+    finished runs the finaliser.
     """
 
     def __del__(self) -> None:
@@ -227,6 +223,4 @@ def governed_stream(
     restart: Restart | None = None,
 ) -> GovernedStream:
     """A stream that records its usage; see :class:`GovernedStream`."""
-    if sink is None:  # nothing to record: nothing for a finaliser to do
-        return GovernedStream(inner, operation, sink, head, restart)
     return LiveStream(inner, operation, sink, head, restart)
