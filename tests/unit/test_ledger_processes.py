@@ -88,7 +88,10 @@ def test_processes_appending_to_one_file_lose_nothing(tmp_path: Path, kind: str)
     ids = [rec.request_id for rec in open_ledger(kind, path).records()]
     assert len(ids) == 1000 == len(set(ids))
     if kind == "jsonl":
-        assert len(list(tmp_path.glob("usage.jsonl.*"))) > 5  # rotation really happened
+        # Rotation really happened, more than once. (How often depends on how the writer
+        # threads batch under load: a batch is never split, so a slow machine rotates less.)
+        rotated = [p for p in tmp_path.glob("usage.jsonl.*") if p.suffix != ".lock"]
+        assert len(rotated) >= 2
 
 
 @pytest.mark.parametrize("kind", ["jsonl", "sqlite"])
