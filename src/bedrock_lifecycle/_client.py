@@ -166,10 +166,14 @@ class LifecycleClient(_ClientBase):
             response = method(**plan.params)
         except ClientError as exc:
             return self._after_error(method, plan, kwargs, exc)
+        return self._finish(plan, response)
+
+    def _finish(self, plan: CallPlan, response: Any) -> Any:
+        """Annotate and record a planned call's response (streams get the reactive restart)."""
         restart = None
-        if operation in STREAM_KEYS:
+        if plan.operation in STREAM_KEYS:
             restart = partial(self._restart_stream, plan, response)
-        governor.finish(plan, response, restart)
+        self._governor.finish(plan, response, restart)
         return response
 
     def _after_error(
@@ -183,12 +187,7 @@ class LifecycleClient(_ClientBase):
         retry = self._reactive(plan, kwargs, exc)
         if retry is None:
             raise exc
-        response = method(**retry.params)
-        restart = None
-        if retry.operation in STREAM_KEYS:
-            restart = partial(self._restart_stream, retry, response)
-        self._governor.finish(retry, response, restart)
-        return response
+        return self._finish(retry, method(**retry.params))
 
     def _reactive(
         self, plan: CallPlan, kwargs: Mapping[str, Any], exc: ClientError
