@@ -414,11 +414,6 @@ class Catalog:
         if due:
             self._save()  # at most hourly per model: the idle guard needs days, not seconds
 
-    def _persist_due(self, key: tuple[str, str]) -> datetime | None:
-        """When ``key``'s last use is next written to the cache file (``None``: not known)."""
-        written = self._last_used_written.get(key)
-        return None if written is None else written + _LAST_USED_PERSIST_EVERY
-
     def last_used(self, model_id: str, region: str | None) -> datetime | None:
         """When ``model_id`` was last called successfully in ``region``, if known."""
         with self._lock:

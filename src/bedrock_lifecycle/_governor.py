@@ -36,16 +36,13 @@ from ._ids import parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, State
 from ._policy import Action, Policy
 from ._pricing import PriceBook
-from ._streams import Head, LiveStream, Restart, Sink, governed_stream
+from ._streams import Head, LiveStream, Restart, Sink
 from ._usage import (
-    HEADER_CACHE_READ,
-    HEADER_CACHE_WRITE,
-    HEADER_INPUT_TOKENS,
-    HEADER_LATENCY,
-    HEADER_OUTPUT_TOKENS,
     RecordTemplate,
     Usage,
-    _figures,
+    converse_figures,
+    figures_of,
+    invoke_header_figures,
     settle,
     usage_from_converse,
     usage_from_invoke_headers,
@@ -85,7 +82,7 @@ _IDLE_CUTOFF_DAYS = 15
 _QUIET_CACHE_SIZE = 1024
 #: Governor attributes whose replacement makes every reused decision stale.
 _CONFIG_ATTRIBUTES = frozenset({"catalog", "policy", "ledger", "prices"})
-_NO_HEAD = (None, None, None)
+_NO_HEAD: Head = (None, None, None)
 
 _EOL_TEXT = "reached the end of its life"
 _IDLE_TEXT = ("marked by provider as Legacy", "not been actively using")
@@ -681,7 +678,7 @@ class Governor:
             inner = response.get(key)
             if inner is not None:
                 sink, head = self.stream_target(plan, response)
-                response[key] = governed_stream(inner, operation, sink, head, restart)
+                response[key] = LiveStream(inner, operation, sink, head, restart)
         elif self.ledger is None:
             return
         elif operation == "Converse":
@@ -712,7 +709,7 @@ class Governor:
             sink = self._sink()
             if sink is not None:
                 at = plan.at or self.catalog.now()
-                sink(self.template(plan).pending(at, _figures(usage), request_id))
+                sink(self.template(plan).pending(at, figures_of(usage), request_id))
         except Exception:  # recording must never break the caller's call
             logger.exception("bedrock_lifecycle.record_failed")
 
@@ -734,9 +731,7 @@ class Quiet:
         "config",
         "generation",
         "kind",
-        "last_used",
         "metadata",
-        "persist_due",
         "plan",
         "sink",
         "stream_key",
@@ -758,10 +753,8 @@ class Quiet:
         self.metadata = plan.metadata()
         self.kind = plan.operation
         self.stream_key = STREAM_KEYS.get(plan.operation)
-        self.last_used = catalog._last_used
-        self.used_key = (plan.invoked_base, plan.region or "") if plan.invoked_base else None
+        self.used_key = plan.invoked_base
         self.touched = -1.0  # seconds of the last write of the last-use time (none yet)
-        self.persist_due: datetime | None = None
         self.sink: Callable[[list[Any]], None] | None = None
         self.template: RecordTemplate | None = None
         if plan.operation in _RECORDED_OPERATIONS:
@@ -774,16 +767,9 @@ class Quiet:
         at = datetime.fromtimestamp(ts, timezone.utc)
         return self.plan._replace(params=params, requested_params=params, at=at)
 
-    def _touch(self, used: tuple[str, str], ts: float) -> None:
-        """Write the last-use time (the idle guard's bookkeeping); at most once a second."""
-        now = datetime.fromtimestamp(ts, timezone.utc)
-        due = self.persist_due
-        if due is not None and now < due:
-            self.last_used[used] = now  # one dict store: atomic, no lock needed
-        else:
-            catalog = self.catalog
-            catalog.note_success(used[0], self.plan.region, now)
-            self.persist_due = catalog._persist_due(used)
+    def _touch(self, base: str, ts: float) -> None:
+        """Note the call for the idle guard (at most once a second: see :meth:`finish`)."""
+        self.catalog.note_success(base, self.plan.region, datetime.fromtimestamp(ts, timezone.utc))
         self.touched = ts
 
     def finish(
@@ -810,53 +796,20 @@ class Quiet:
         if key is not None:
             inner = response.get(key)
             if inner is not None:
-                if sink is None:
-                    response[key] = LiveStream(inner, kind, None, _NO_HEAD, restart)
-                else:
-                    request_id = metadata.get("RequestId") if plain else None
-                    head = (self.template, now, request_id)
-                    response[key] = LiveStream(inner, kind, sink, head, restart)
+                head: Head = _NO_HEAD
+                if sink is not None:
+                    head = (self.template, now, metadata.get("RequestId") if plain else None)
+                response[key] = LiveStream(inner, kind, sink, head, restart)
             return
         if sink is None:
             return
         try:
-            request_id = metadata.get("RequestId") if plain else None
             if kind == "Converse":
-                usage = response.get("usage")
-                metrics = response.get("metrics")
-                if type(usage) is dict and type(metrics) is dict:
-                    sink(
-                        [
-                            self.template,
-                            now,
-                            request_id,
-                            usage.get("inputTokens"),
-                            usage.get("outputTokens"),
-                            usage.get("cacheReadInputTokens"),
-                            usage.get("cacheWriteInputTokens"),
-                            metrics.get("latencyMs"),
-                        ]
-                    )
-                    return
-                found = usage_from_converse(response)
+                figures = converse_figures(response)
             else:  # InvokeModel
-                headers = metadata.get("HTTPHeaders") if plain else None
-                if type(headers) is dict and HEADER_INPUT_TOKENS in headers:
-                    sink(
-                        [
-                            self.template,
-                            now,
-                            request_id,
-                            headers.get(HEADER_INPUT_TOKENS),
-                            headers.get(HEADER_OUTPUT_TOKENS),
-                            headers.get(HEADER_CACHE_READ),
-                            headers.get(HEADER_CACHE_WRITE),
-                            headers.get(HEADER_LATENCY),
-                        ]
-                    )
-                    return
-                found = usage_from_invoke_headers(headers if isinstance(headers, Mapping) else {})
-            sink([self.template, now, request_id, *_figures(found)])
+                figures = invoke_header_figures(metadata.get("HTTPHeaders") if plain else None)
+            request_id = metadata.get("RequestId") if plain else None
+            sink([self.template, now, request_id, *figures])
         except Exception:  # recording must never break the caller's call
             logger.exception("bedrock_lifecycle.record_failed")
 

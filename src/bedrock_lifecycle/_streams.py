@@ -9,18 +9,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.eventstream import EventStream
 from botocore.exceptions import EventStreamError
 
-from ._usage import (
-    INVOCATION_METRICS_KEY,
-    NO_FIGURES,
-    Figures,
-    invoke_chunk_figures,
-    metrics_tail,
-    stream_metadata_figures,
-)
+from ._usage import NO_FIGURES, Figures, last_chunk_figures, stream_metadata_figures
 
-_METRICS_MARKER = INVOCATION_METRICS_KEY.encode("ascii")
-
-__all__ = ["GovernedStream", "Head", "LiveStream", "Restart", "Sink", "governed_stream"]
+__all__ = ["GovernedStream", "Head", "LiveStream", "Restart", "Sink"]
 
 logger = logging.getLogger("bedrock_lifecycle")
 
@@ -42,15 +33,6 @@ Restart = Callable[
 ]
 """Called when the stream fails before its first event: a replacement stream and where its
 usage goes, or ``None`` to let the error through."""
-
-
-def _chunk_figures(data: Any) -> Figures:
-    """The figures of an InvokeModelWithResponseStream chunk's bytes parsed whole, if it is
-    the metrics chunk (when :func:`metrics_tail` cannot keep just the metrics)."""
-    # find(), not `in`: bytes.__contains__ first tries its operand as an int (a TypeError).
-    if type(data) is not bytes or data.find(_METRICS_MARKER) < 0:
-        return NO_FIGURES
-    return invoke_chunk_figures(data) or NO_FIGURES
 
 
 class GovernedStream(_StreamBase):
@@ -146,12 +128,7 @@ class GovernedStream(_StreamBase):
         if sink is not None:
             last = self._last
             try:
-                if last is None:
-                    figures: tuple[Any, ...] = self._figures
-                elif type(last) is bytes and (tail := metrics_tail(last)) is not None:
-                    figures = (tail, None, None, None, None)  # parsed when the record is built
-                else:
-                    figures = _chunk_figures(last)
+                figures = self._figures if last is None else last_chunk_figures(last)
                 sink([*self._head, *figures])
             except Exception:  # recording must never break the caller's iteration
                 logger.exception("bedrock_lifecycle.record_failed")
@@ -213,14 +190,3 @@ class LiveStream(GovernedStream):
     def __del__(self) -> None:
         # A stream dropped half-way (or never iterated) is recorded with what was seen.
         self._finish()
-
-
-def governed_stream(
-    inner: EventStream[dict[str, Any]],
-    operation: str,
-    sink: Sink | None,
-    head: Head,
-    restart: Restart | None = None,
-) -> GovernedStream:
-    """A stream that records its usage; see :class:`GovernedStream`."""
-    return LiveStream(inner, operation, sink, head, restart)

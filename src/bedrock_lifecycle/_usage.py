@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
@@ -31,8 +31,12 @@ __all__ = [
     "RecordTemplate",
     "Usage",
     "UsageRecord",
+    "converse_figures",
     "figures_from_tail",
+    "figures_of",
     "invoke_chunk_figures",
+    "invoke_header_figures",
+    "last_chunk_figures",
     "metrics_tail",
     "settle",
     "stream_metadata_figures",
@@ -196,7 +200,8 @@ def usage_from_figures(figures: Figures) -> Usage:
     )
 
 
-def _figures(usage: Usage) -> Figures:
+def figures_of(usage: Usage) -> Figures:
+    """The figures of a checked :class:`Usage` (for a pending record)."""
     return (
         usage.input_tokens,
         usage.output_tokens,
@@ -206,35 +211,55 @@ def _figures(usage: Usage) -> Figures:
     )
 
 
+# The raw-figure readers below run on every governed call: plain dicts (what botocore returns)
+# are read as they are, unchecked (checks happen when the record is built); any other shape
+# goes through the tolerant extractor above.
+
+
+def _block_figures(usage: Any, metrics: Any) -> Figures | None:
+    if type(usage) is dict and type(metrics) is dict:
+        return (
+            usage.get("inputTokens"),
+            usage.get("outputTokens"),
+            usage.get("cacheReadInputTokens"),
+            usage.get("cacheWriteInputTokens"),
+            metrics.get("latencyMs"),
+        )
+    return None
+
+
+def converse_figures(response: Mapping[str, Any]) -> Figures:
+    """Raw figures of a ``Converse`` response."""
+    found = _block_figures(response.get("usage"), response.get("metrics"))
+    return found or figures_of(usage_from_converse(response))
+
+
 def stream_metadata_figures(event: Mapping[str, Any]) -> Figures:
-    """Raw figures of a ``ConverseStream`` ``metadata`` event (no checks, no objects built)."""
+    """Raw figures of a ``ConverseStream`` ``metadata`` event."""
     inner = event.get("metadata")
-    if type(inner) is dict:
-        usage = inner.get("usage")
-        metrics = inner.get("metrics")
-        if type(usage) is dict and type(metrics) is dict:
-            return (
-                usage.get("inputTokens"),
-                usage.get("outputTokens"),
-                usage.get("cacheReadInputTokens"),
-                usage.get("cacheWriteInputTokens"),
-                metrics.get("latencyMs"),
-            )
-    return _figures(usage_from_stream_metadata(event))  # any other shape: the tolerant path
+    found = (
+        _block_figures(inner.get("usage"), inner.get("metrics")) if type(inner) is dict else None
+    )
+    return found or figures_of(usage_from_stream_metadata(event))
 
 
-#: The C scanner behind json.loads, without its Python layers (one chunk per stream uses it).
-_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+def invoke_header_figures(headers: Any) -> Figures:
+    """Raw figures of ``InvokeModel``'s HTTP headers (``None``: no headers)."""
+    if type(headers) is dict and HEADER_INPUT_TOKENS in headers:
+        return (
+            headers.get(HEADER_INPUT_TOKENS),
+            headers.get(HEADER_OUTPUT_TOKENS),
+            headers.get(HEADER_CACHE_READ),
+            headers.get(HEADER_CACHE_WRITE),
+            headers.get(HEADER_LATENCY),
+        )
+    return figures_of(usage_from_invoke_headers(headers if isinstance(headers, Mapping) else {}))
 
 
 def invoke_chunk_figures(chunk_bytes: bytes) -> Figures | None:
     """Raw figures of an ``InvokeModelWithResponseStream`` metrics chunk, or ``None``."""
-    try:
-        document = _scan_json(chunk_bytes.decode("utf-8"), 0)[0]
-    except (ValueError, StopIteration, UnicodeDecodeError, AttributeError):
-        return None
-    metrics = document.get(INVOCATION_METRICS_KEY) if type(document) is dict else None
-    if type(metrics) is not dict:
+    metrics = _invocation_metrics(chunk_bytes)
+    if metrics is None:
         return None
     return (
         metrics.get("inputTokenCount"),
@@ -243,6 +268,20 @@ def invoke_chunk_figures(chunk_bytes: bytes) -> Figures | None:
         metrics.get("cacheWriteInputTokenCount"),
         metrics.get("invocationLatency"),
     )
+
+
+def last_chunk_figures(data: Any) -> tuple[Any, ...]:
+    """What a stream's pending record gets from its last chunk's bytes.
+
+    The :func:`metrics_tail`, unparsed (the record is built from it when read), when the chunk
+    ends with the metrics alone; else the figures parsed from the whole chunk.
+    """
+    if type(data) is not bytes:
+        return NO_FIGURES
+    tail = metrics_tail(data)
+    if tail is not None:
+        return (tail, None, None, None, None)
+    return invoke_chunk_figures(data) or NO_FIGURES
 
 
 _QUOTED_METRICS_KEY = f'"{INVOCATION_METRICS_KEY}"'.encode("ascii")
@@ -286,7 +325,8 @@ def figures_from_tail(tail: bytes) -> Figures:
 
 def _invocation_metrics(chunk_bytes: bytes | bytearray | memoryview) -> Mapping[str, Any] | None:
     data = bytes(chunk_bytes) if not isinstance(chunk_bytes, bytes) else chunk_bytes
-    if _INVOCATION_METRICS_MARKER not in data:
+    # find(), not `in`: bytes.__contains__ first tries its operand as an int (a TypeError).
+    if data.find(_INVOCATION_METRICS_MARKER) < 0:
         return None
     try:
         document = json.loads(data)

@@ -315,7 +315,7 @@ def test_a_metrics_tail_holds_only_the_metrics_and_reads_as_the_whole_chunk(
 
 @pytest.mark.parametrize("text_after_metrics", [False, True])
 def test_a_streams_pending_record_never_holds_model_output(text_after_metrics: bool) -> None:
-    from bedrock_lifecycle._streams import governed_stream
+    from bedrock_lifecycle._streams import LiveStream
     from bedrock_lifecycle.ledger import MemoryLedger
 
     from ._records import record_template
@@ -329,7 +329,7 @@ def test_a_streams_pending_record_never_holds_model_output(text_after_metrics: b
     ]
     ledger = MemoryLedger()
     head = (record_template(operation="InvokeModelWithResponseStream"), 0.0, "req")
-    stream = governed_stream(
+    stream = LiveStream(
         cast(Any, events), "InvokeModelWithResponseStream", ledger._pending_sink(), head
     )
     assert list(stream) == events
