@@ -552,11 +552,11 @@ def test_refresh_reports_changes_and_status_reads_the_cache(cli: CLI, served: Fa
     first = cli("refresh", "--endpoint-url", url, "-r", "us-east-1", env=aws)
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
-    assert lines[0] == "us-east-1: 4 models, 4 changes"
+    assert lines[0] == "us-east-1: 5 models, 5 changes"
     assert f"  + {NOVA} (Active)" in lines
     assert (cli.cache_dir / "lifecycle.json").is_file()
     unchanged = cli("refresh", "--endpoint-url", url, "-r", "us-east-1", env=aws)
-    assert unchanged.stdout.splitlines() == ["us-east-1: 4 models, no changes"]
+    assert unchanged.stdout.splitlines() == ["us-east-1: 5 models, no changes"]
     llama = "meta.llama3-1-70b-instruct-v1:0"
     model = served.scenario.model(llama)
     assert model is not None
@@ -722,6 +722,59 @@ def test_fake_server_rejects_a_bad_scenario(cli: CLI, tmp_path: Path) -> None:
     scenario = tmp_path / "scenario.json"
     scenario.write_text(json.dumps({"models": [{"model_id": ALPHA, "eol": "2026-01-01"}]}), "utf-8")
     assert_one_line_error(cli("fake-server", "--scenario", str(scenario)), "scenario.json", "eol")
+
+
+def test_fake_server_scenario_file_declares_what_a_model_refuses(tmp_path: Path) -> None:
+    from bedrock_lifecycle.cli._fake_server import load_scenario
+
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(
+        textwrap.dedent(
+            f"""
+            [[models]]
+            model_id = "{ALPHA}"
+            refuses = ["top_k"]
+            refuses_together = [["temperature", "top_p"]]
+            max_tokens = 4096
+            """
+        ),
+        encoding="utf-8",
+    )
+    (model,) = load_scenario(scenario).models
+    assert model.refuses == ("top_k",)
+    assert model.refuses_together == (("temperature", "top_p"),)
+    assert model.max_tokens == 4096
+    with FakeBedrock(scenario=load_scenario(scenario)) as fake:
+        runtime = fake.client("bedrock-runtime", region_name="us-east-1")
+        with pytest.raises(runtime.exceptions.ValidationException, match="cannot both"):
+            runtime.converse(
+                modelId=ALPHA,
+                messages=[{"role": "user", "content": [{"text": "hi"}]}],
+                inferenceConfig={"temperature": 0.5, "topP": 0.9},
+            )
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('refuses_together = [["temperature"]]', "refuses_together"),
+        ('refuses = "temperature"', None),
+        ("max_tokens = 1.5", "max_tokens"),
+    ],
+)
+def test_fake_server_scenario_file_refusal_keys_are_checked(
+    tmp_path: Path, line: str, key: str | None
+) -> None:
+    from bedrock_lifecycle.cli._fake_server import load_scenario
+
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(f'[[models]]\nmodel_id = "{ALPHA}"\n{line}\n', encoding="utf-8")
+    if key is None:  # a single name is taken as a one-item list
+        assert load_scenario(scenario).models[0].refuses == ("temperature",)
+        return
+    with pytest.raises(bl.ConfigurationError, match=key) as caught:
+        load_scenario(scenario)
+    assert "scenario.toml" in str(caught.value)
 
 
 # -- colour -----------------------------------------------------------------------------------

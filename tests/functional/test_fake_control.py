@@ -23,6 +23,7 @@ from bedrock_lifecycle.testing import (
 
 SONNET35 = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 SONNET4 = "anthropic.claude-sonnet-4-20250514-v1:0"
+SONNET45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 NOVA = "amazon.nova-pro-v1:0"
 TITAN = "amazon.titan-text-express-v1"
 LLAMA = "meta.llama3-1-70b-instruct-v1:0"
@@ -48,7 +49,7 @@ def _ids(response: dict[str, Any]) -> list[str]:
 
 
 def test_list_foundation_models_hides_models_past_eol(control: Any) -> None:
-    assert _ids(control.list_foundation_models()) == [SONNET35, SONNET4, NOVA, LLAMA]
+    assert _ids(control.list_foundation_models()) == [SONNET35, SONNET4, SONNET45, NOVA, LLAMA]
 
 
 def test_list_carries_status_and_dates_in_utc(control: Any) -> None:
@@ -69,11 +70,11 @@ def test_list_carries_status_and_dates_in_utc(control: Any) -> None:
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [
-        ({"byProvider": "anthropic"}, [SONNET35, SONNET4]),
+        ({"byProvider": "anthropic"}, [SONNET35, SONNET4, SONNET45]),
         ({"byProvider": "Meta"}, [LLAMA]),
         ({"byCustomizationType": "FINE_TUNING"}, [NOVA]),
         ({"byInferenceType": "PROVISIONED"}, [SONNET35]),
-        ({"byOutputModality": "TEXT"}, [SONNET35, SONNET4, NOVA, LLAMA]),
+        ({"byOutputModality": "TEXT"}, [SONNET35, SONNET4, SONNET45, NOVA, LLAMA]),
         ({"byOutputModality": "IMAGE"}, []),
         ({"byProvider": "Amazon", "byInferenceType": "ON_DEMAND"}, [NOVA]),
     ],

@@ -70,6 +70,9 @@ _MODEL_KEYS = frozenset(
         "input_tokens",
         "output_tokens",
         "latency_ms",
+        "refuses",
+        "refuses_together",
+        "max_tokens",
     }
 )
 _PROFILE_KEYS = frozenset({"profile_id", "model_id", "region", "name", "description"})
@@ -149,6 +152,17 @@ def _strings(value: Any, key: str, source: str) -> tuple[str, ...]:
     raise bl.ConfigurationError("must be a list of strings", key=key, source=source)
 
 
+def _pairs(value: Any, key: str, source: str) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, (list, tuple)) and all(
+        isinstance(pair, (list, tuple))
+        and len(pair) == 2
+        and all(isinstance(item, str) for item in pair)
+        for pair in value
+    ):
+        return tuple((first, second) for first, second in value)
+    raise bl.ConfigurationError("must be a list of [name, name] pairs", key=key, source=source)
+
+
 def _model(data: Any, index: int, source: str) -> FakeModel:
     where = f"models[{index}]"
     values = _check_keys(data, _MODEL_KEYS, where, source)
@@ -183,14 +197,22 @@ def _model(data: Any, index: int, source: str) -> FakeModel:
                     "must be true or false", key=f"{where}.{key}", source=source
                 )
             kwargs[key] = values[key]
+    if "refuses" in values:
+        kwargs["refuses"] = _strings(values["refuses"], f"{where}.refuses", source)
+    if "refuses_together" in values:
+        kwargs["refuses_together"] = _pairs(
+            values["refuses_together"], f"{where}.refuses_together", source
+        )
     counts: dict[str, int | None] = {}
-    for key in ("input_tokens", "output_tokens", "latency_ms"):
+    for key in ("input_tokens", "output_tokens", "latency_ms", "max_tokens"):
         value = values.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise bl.ConfigurationError(
                 "must be a whole number", key=f"{where}.{key}", source=source
             )
         counts[key] = value
+    if counts["max_tokens"] is not None:
+        kwargs["max_tokens"] = counts["max_tokens"]
     if counts["latency_ms"] is not None:
         kwargs["latency_ms"] = counts["latency_ms"]
     kwargs["usage"] = FakeUsage(

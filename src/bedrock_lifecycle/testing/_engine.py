@@ -50,6 +50,16 @@ MSG_MALFORMED = "Malformed input request, please reformat your input and try aga
 MSG_NO_FOUNDATION_MODEL = (
     "Could not resolve the foundation model from the provided model identifier."
 )
+MSG_MODEL_ERRORS = "The model returned the following errors: "
+MSG_REFUSED = "`{name}` is deprecated for this model."
+MSG_REFUSED_TOGETHER = (
+    MSG_MODEL_ERRORS + "`{first}` and `{second}` cannot both be specified for this model. "
+    "Please use only one."
+)
+MSG_MAX_TOKENS = (
+    "The maximum tokens you requested exceeds the model limit of {limit}. "
+    "Try again with a maximum tokens value that is lower than {limit}."
+)
 
 _ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 _JSON = "application/json"
@@ -66,6 +76,11 @@ _USE_OPERATIONS = frozenset(
         "StartAsyncInvoke",
     }
 )
+_INFERENCE_OPERATIONS = frozenset(
+    {"Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream"}
+)
+_CONVERSE_PARAMETERS = {"temperature": "temperature", "topP": "top_p", "maxTokens": "max_tokens"}
+_PARAMETER_ORDER = ("temperature", "top_p", "top_k")
 _RUNTIME_SUFFIXES = {
     "invoke": "InvokeModel",
     "invoke-with-response-stream": "InvokeModelWithResponseStream",
@@ -596,6 +611,42 @@ class Engine:
         if state in model.not_allowed_states:
             raise _Reject(400, "ValidationException", MSG_NOT_ALLOWED)
 
+    @staticmethod
+    def _check_refusals(request: FakeRequest, model: FakeModel, operation: str) -> None:
+        """A ValidationException for the first inference parameter ``model`` refuses."""
+        try:
+            body = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            return  # the operation itself answers a malformed body
+        if not isinstance(body, dict):
+            return
+        converse = operation in ("Converse", "ConverseStream")
+        given: dict[str, Any] = body
+        if converse:
+            fields, config = body.get("additionalModelRequestFields"), body.get("inferenceConfig")
+            given = dict(fields) if isinstance(fields, dict) else {}
+            if isinstance(config, dict):
+                given.update(
+                    (name, config[key])
+                    for key, name in _CONVERSE_PARAMETERS.items()
+                    if key in config
+                )
+        rank = {name: index for index, name in enumerate(_PARAMETER_ORDER)}
+        refused = sorted(
+            (name for name in model.refuses if name in given),
+            key=lambda name: (rank.get(name, len(rank)), name),
+        )
+        if refused:
+            prefix = MSG_MODEL_ERRORS if converse else ""
+            raise _Reject(400, "ValidationException", prefix + MSG_REFUSED.format(name=refused[0]))
+        for first, second in model.refuses_together:
+            if first in given and second in given:
+                message = MSG_REFUSED_TOGETHER.format(first=first, second=second)
+                raise _Reject(400, "ValidationException", message)
+        limit, requested = model.max_tokens, given.get("max_tokens")
+        if limit is not None and isinstance(requested, int | float) and requested > limit:
+            raise _Reject(400, "ValidationException", MSG_MAX_TOKENS.format(limit=limit))
+
     # -- control plane ----------------------------------------------------------------------
 
     def _fm_arn(self, model_id: str, region: str) -> str:
@@ -857,6 +908,8 @@ class Engine:
         model, _form = self._resolve(sent, region, operation)
         try:
             self._check_lifecycle(model, region, operation)
+            if operation in _INFERENCE_OPERATIONS:
+                self._check_refusals(request, model, operation)
         except _Reject as reject:
             return _Outcome(
                 self._error(reject.status, reject.code, reject.message), model.model_id, reject.code

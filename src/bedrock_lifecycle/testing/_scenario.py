@@ -84,6 +84,14 @@ class FakeModel:
     profile" ValidationException. ``profile_geos`` limits which ``<geo>.<id>`` system profiles
     exist (``None``: any geo prefix). ``publish_dates=False`` hides the dates from the control
     plane (only ``status`` is returned).
+
+    ``refuses`` names inference parameters the model refuses, in the provider's spelling
+    (``"temperature"``, ``"top_p"``, ``"top_k"``; any other name is a key of
+    ``additionalModelRequestFields`` or of the InvokeModel body); ``refuses_together`` lists pairs
+    it refuses together (``(("temperature", "top_p"),)``); ``max_tokens`` is the largest max
+    tokens it accepts (``None``: no ceiling). Converse's ``inferenceConfig`` ``temperature``,
+    ``topP`` and ``maxTokens`` count as ``temperature``, ``top_p`` and ``max_tokens``. A refused
+    request answers a ValidationException (400), after the lifecycle checks.
     """
 
     model_id: str
@@ -109,6 +117,9 @@ class FakeModel:
     profile_geos: tuple[str, ...] | None = None
     publish_dates: bool = True
     last_used: datetime | date | None = None
+    refuses: Collection[str] = ()
+    refuses_together: Collection[tuple[str, str]] = ()
+    max_tokens: int | None = None
 
     def __post_init__(self) -> None:
         given: Any = self.regions
@@ -133,6 +144,12 @@ class FakeModel:
         object.__setattr__(self, "operation_not_allowed", states)
         if self.profile_geos is not None:
             object.__setattr__(self, "profile_geos", tuple(self.profile_geos))
+        refused: Any = self.refuses
+        object.__setattr__(
+            self, "refuses", (refused,) if isinstance(refused, str) else tuple(refused)
+        )
+        pairs = tuple((first, second) for first, second in self.refuses_together)
+        object.__setattr__(self, "refuses_together", pairs)
 
     @property
     def not_allowed_states(self) -> frozenset[State]:
@@ -268,9 +285,12 @@ class Scenario:
 
         At its ``now`` (2026-01-15): Claude 3.5 Sonnet v1 is in extended access in us-east-1
         (EOL 2026-03-01), Legacy in eu-central-2 (EOL 2026-06-01) and ap-northeast-1
-        (EOL 2026-07-30); Claude Sonnet 4 and Nova Pro are Active; Titan Text Express is past
-        EOL in us-east-1 and Legacy in us-west-2; Llama 3.1 70B is Legacy. One application
-        inference profile (``app-sonnet``) and one provisioned model (``prov00000001``) exist.
+        (EOL 2026-07-30); Claude Sonnet 4, Claude Sonnet 4.5 and Nova Pro are Active; Titan Text
+        Express is past EOL in us-east-1 and Legacy in us-west-2; Llama 3.1 70B is Legacy. Claude
+        Sonnet 4 and 4.5 answer only through inference profiles; Claude Sonnet 4.5 refuses
+        ``temperature`` with ``top_p`` and more than 64000 max tokens, as Bedrock does. One
+        application inference profile (``app-sonnet``) and one provisioned model
+        (``prov00000001``) exist.
         """
         sonnet35 = "anthropic.claude-3-5-sonnet-20240620-v1:0"
         sonnet4 = "anthropic.claude-sonnet-4-20250514-v1:0"
@@ -308,6 +328,17 @@ class Scenario:
                     input_modalities=("TEXT", "IMAGE"),
                     inference_types=("INFERENCE_PROFILE",),
                     profile_only=True,
+                ),
+                FakeModel(
+                    "anthropic.claude-sonnet-4-5-20250929-v1:0",
+                    name="Claude Sonnet 4.5",
+                    regions=("us-east-1", "us-west-2", "eu-central-2", "ap-northeast-1"),
+                    start_at=date(2025, 9, 29),
+                    input_modalities=("TEXT", "IMAGE"),
+                    inference_types=("INFERENCE_PROFILE",),
+                    profile_only=True,
+                    refuses_together=(("temperature", "top_p"),),
+                    max_tokens=64000,
                 ),
                 FakeModel(
                     nova,
