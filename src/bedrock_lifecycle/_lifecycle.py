@@ -123,7 +123,8 @@ class ModelLifecycle:
         """The state at ``at`` (default: now).
 
         End of life from ``eol_at`` on (to the second), extended access from
-        ``extended_access_at``, Legacy from ``legacy_at`` or a ``LEGACY`` status; otherwise Active
+        ``extended_access_at``, Legacy from ``legacy_at`` (or, when no date is known, a
+        ``LEGACY`` status, which describes the present only); otherwise Active
         when the model is known and ``UNKNOWN`` when it is not.
         """
         now = utc_now() if at is None else as_utc(at)
@@ -133,7 +134,11 @@ class ModelLifecycle:
             return State.EOL
         if self.extended_access_at is not None and now >= self.extended_access_at:
             return State.EXTENDED_ACCESS
-        if self.status == "LEGACY" or (self.legacy_at is not None and now >= self.legacy_at):
+        if self.legacy_at is not None:
+            # A LEGACY status describes the present only: before a known legacy date, Active.
+            if now >= self.legacy_at:
+                return State.LEGACY
+        elif self.status == "LEGACY":
             return State.LEGACY
         if not self.known:
             return State.UNKNOWN

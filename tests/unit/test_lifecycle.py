@@ -249,3 +249,10 @@ def test_state_rank_and_label() -> None:
     assert str(State.EXTENDED_ACCESS) == "EXTENDED_ACCESS"
     assert State.EXTENDED_ACCESS.label == "extended access"
     assert str(Source.OVERRIDE) == "override"
+
+
+def test_legacy_status_describes_the_present_only() -> None:
+    # The control plane says LEGACY today; before the known legacy date the model was Active.
+    entry = dated(status="LEGACY")
+    assert entry.state(LEGACY_AT - SECOND) is State.ACTIVE
+    assert entry.state(LEGACY_AT) is State.LEGACY
