@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._catalog import DEFAULT_TTL, Catalog, ModelChange, RefreshResult, default_catalog
 from ._client import LifecycleClient, client, wrap
+from ._constraints import Adaptation, ConstraintBook, ModelConstraints, adapt_request
 from ._errors import (
     CatalogError,
     ConfigurationError,
@@ -36,6 +37,7 @@ from ._ids import IdForm, ModelRef, parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, Source, State
 from ._policy import Action, BodyTranslator, Policy, body_family
 from ._pricing import Price, PriceBook, compute_cost
+from ._succession import Candidate, Succession, walk_successors
 from ._usage import Usage, UsageRecord
 from .ledger import Ledger, MemoryLedger, MultiLedger, SummaryRow, summarize
 
@@ -63,11 +65,14 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "DEFAULT_TTL",
     "Action",
+    "Adaptation",
     "BodyTranslator",
     "CallPlan",
+    "Candidate",
     "Catalog",
     "CatalogError",
     "ConfigurationError",
+    "ConstraintBook",
     "EmfLedger",
     "ExtendedAccessError",
     "ExtendedAccessWarning",
@@ -86,6 +91,7 @@ __all__ = [
     "LifecycleWarning",
     "MemoryLedger",
     "ModelChange",
+    "ModelConstraints",
     "ModelEndOfLifeError",
     "ModelLifecycle",
     "ModelRef",
@@ -100,10 +106,12 @@ __all__ = [
     "Source",
     "SqliteLedger",
     "State",
+    "Succession",
     "SummaryRow",
     "Usage",
     "UsageRecord",
     "__version__",
+    "adapt_request",
     "body_family",
     "client",
     "compute_cost",
@@ -115,5 +123,6 @@ __all__ = [
     "render_successor",
     "summarize",
     "uninstall",
+    "walk_successors",
     "wrap",
 ]

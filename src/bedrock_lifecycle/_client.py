@@ -31,6 +31,11 @@ else:
 
 __all__ = ["LifecycleClient", "client", "make_governor", "wrap"]
 
+#: Sends of one call to one model: the first, then one per parameter Bedrock names as refused.
+_MAX_ATTEMPTS = 3
+#: Sends of one call in all, across successors and adaptations.
+_MAX_SENDS = 6
+
 _METHODS = {
     "Converse": "converse",
     "ConverseStream": "converse_stream",
@@ -183,20 +188,51 @@ class LifecycleClient(_ClientBase):
         kwargs: dict[str, Any],
         exc: ClientError,
     ) -> Any:
-        """A call failed: one retry on a successor after a lifecycle error, else re-raise."""
-        retry = self._reactive(plan, kwargs, exc)
-        if retry is None:
-            raise exc
-        return self._finish(retry, method(**retry.params))
+        """A call failed: retry on a successor after a lifecycle error, or on the same
+        successor without what it refused; else re-raise.
+
+        A model is sent the call at most :data:`_MAX_ATTEMPTS` times (Bedrock names one refused
+        parameter per answer), and a call is sent :data:`_MAX_SENDS` times at most in all.
+        """
+        attempts = sends = 1
+        while True:
+            retry = self._reactive(plan, kwargs, exc, attempts)
+            if retry is None:
+                raise exc
+            same_model = retry.invoked_model_id == plan.invoked_model_id
+            attempts = attempts + 1 if same_model else 1
+            sends += 1
+            try:
+                response = method(**retry.params)
+            except ClientError as again:
+                if sends >= _MAX_SENDS:
+                    raise
+                plan, exc = retry, again
+                continue
+            return self._finish(retry, response)
 
     def _reactive(
-        self, plan: CallPlan, kwargs: Mapping[str, Any], exc: ClientError
+        self, plan: CallPlan, kwargs: Mapping[str, Any], exc: ClientError, attempts: int = 1
     ) -> CallPlan | None:
-        """After a lifecycle error: the plan for one retry on a successor, or ``None``."""
+        """After an error: the plan to try next, or ``None``.
+
+        A lifecycle error moves the call to a successor (reactive fallback). A successor's
+        ``ValidationException`` that names a parameter is learned, and the same successor is
+        tried again with the request adapted (fewer than :data:`_MAX_ATTEMPTS` sends so far).
+        """
         governor = self._governor
         error = exc.response.get("Error", {})
-        kind = governor.observe_failure(plan, error.get("Code"), error.get("Message"))
-        if kind is None or not governor.policy.reactive_fallback:
+        code, message = error.get("Code"), error.get("Message")
+        kind = governor.observe_failure(plan, code, message)
+        if kind is None:
+            # Learned even on the last attempt: the next call is adapted before it is sent.
+            if not governor.learn_refusal(plan, code, message) or attempts >= _MAX_ATTEMPTS:
+                return None
+            again = governor.plan(plan.operation, kwargs, plan.region, exceptions=self._exceptions)
+            if again is None or again.adapted == plan.adapted:
+                return None  # the lesson does not change this request
+            return again
+        if not governor.policy.reactive_fallback:
             return None
         try:
             retry = governor.plan(plan.operation, kwargs, plan.region, exceptions=self._exceptions)

@@ -135,7 +135,13 @@ class ModelEndOfLifeError(ModelUnavailableError):
 
 
 class NoSuccessorError(ModelEndOfLifeError):
-    """Fallback was asked for, but there is no successor configured or recommended."""
+    """Fallback was asked for, but no successor can take the call.
+
+    ``candidates`` lists every successor looked at, in order, as ``(model id, why it was
+    refused)`` pairs (empty when none is configured or recommended).
+    """
+
+    candidates: tuple[tuple[str, str], ...] = ()
 
 
 class LegacyModelError(ModelUnavailableError):

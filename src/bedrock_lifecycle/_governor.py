@@ -19,6 +19,7 @@ from types import FrameType
 from typing import Any, NamedTuple
 
 from ._catalog import Catalog
+from ._constraints import Adaptation, ConstraintBook, adapt_request, constraint_from_refusal
 from ._errors import (
     ExtendedAccessError,
     ExtendedAccessWarning,
@@ -37,6 +38,7 @@ from ._lifecycle import ModelLifecycle, State
 from ._policy import Action, Policy
 from ._pricing import PriceBook
 from ._streams import Head, LiveStream, Restart, Sink
+from ._succession import Succession, walk_successors
 from ._usage import (
     RecordTemplate,
     Usage,
@@ -117,6 +119,8 @@ class CallPlan(NamedTuple):
     """When the call was decided (the catalog's clock): the usage record's timestamp."""
     requested_params: Mapping[str, Any] | None = None
     """The caller's parameters as given (a reactive fallback plans again from them)."""
+    adapted: tuple[str, ...] = ()
+    """Dotted paths of the request changed for the model called (see ``Policy.adapt_requests``)."""
 
     @property
     def extended_access(self) -> bool:
@@ -131,6 +135,7 @@ class CallPlan(NamedTuple):
             "state": self.state.value,
             "eolAt": self.eol_at.date().isoformat() if self.eol_at else None,
             "fallback": self.fallback,
+            "adapted": list(self.adapted),
         }
 
 
@@ -138,8 +143,9 @@ def lifecycle_metadata(response: Mapping[str, Any]) -> dict[str, Any] | None:
     """The ``ResponseMetadata["BedrockLifecycle"]`` block of a governed response, if any.
 
     A typed accessor: boto3's type stubs do not know the key. The block holds
-    ``requestedModelId``, ``invokedModelId``, ``state``, ``eolAt`` (YYYY-MM-DD or ``None``) and
-    ``fallback``.
+    ``requestedModelId``, ``invokedModelId``, ``state``, ``eolAt`` (YYYY-MM-DD or ``None``),
+    ``fallback`` and ``adapted`` (dotted paths of the request changed for the successor, e.g.
+    ``["inferenceConfig.topP"]``; ``[]`` when nothing changed).
     """
     metadata = response.get("ResponseMetadata")
     found = metadata.get("BedrockLifecycle") if isinstance(metadata, Mapping) else None
@@ -209,6 +215,7 @@ class Governor:
         self._exception_classes: dict[tuple[type[Exception], type[Exception]], type[Exception]] = {}
         self._lock = threading.Lock()
         self._quiet: dict[tuple[str, str, str | None], Quiet] = {}
+        self._book: tuple[Policy, ConstraintBook] | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Reused decisions remember what they were made with: replacing the catalog, policy,
@@ -279,16 +286,28 @@ class Governor:
         if action is Action.ERROR:
             raise self._refusal(plan, entry, withdrawn, exceptions, successor=None)
         # Action.FALLBACK
-        target = self._successor(requested, base, region, now)
+        walk = walk_successors(
+            requested, base, region, now, catalog=catalog, policy=self.policy, requested_entry=entry
+        )
+        target = walk.chosen
+        if target is None and effective is State.EOL:
+            # The call cannot succeed as written: a working successor the policy would rather
+            # not use (Legacy under on_legacy="fallback", say) still beats a lost call.
+            target = walk.last_resort
         if target is None:
             if effective is State.EOL:
-                raise self._refusal(plan, entry, withdrawn, exceptions, successor=None)
+                raise self._refusal(plan, entry, withdrawn, exceptions, successor=None, walk=walk)
             # Legacy / extended access with fallback asked but nowhere to go: the model still
             # works, so warn (saying there is no successor) rather than break the call.
             self._warn_state(entry, state, region, now)
             self._idle_guard(entry, state, region, now)
             return plan
-        return self._rewrite(plan, entry, target, now, exceptions)
+        if target.state in (State.LEGACY, State.EXTENDED_ACCESS):
+            # The successor itself is ageing: say so once, with its own dates.
+            self._warn_state(target.entry, target.state, region, now)
+        return self._rewrite(
+            plan, entry, target.model_id, target.base_id, target.entry, now, exceptions
+        )
 
     def _remember_quiet(
         self,
@@ -348,60 +367,35 @@ class Governor:
             fallback_from=plan.requested_model_id if plan.fallback else None,
         )
 
-    def _successor(
-        self, requested: str, base: str | None, region: str | None, now: datetime
-    ) -> tuple[str, str | None, ModelLifecycle] | None:
-        catalog, policy = self.catalog, self.policy
-
-        def lookup(candidate: str) -> ModelLifecycle:
-            return catalog.lookup(candidate, region)
-
-        def alive(candidate: str) -> bool:
-            found = lookup(candidate)
-            cbase = found.model_id if found.known else catalog.base_model(candidate, region)
-            return found.state(now) is not State.EOL and not (
-                cbase and catalog.withdrawn(cbase, region)
-            )
-
-        def usable(candidate: str) -> bool:
-            if not alive(candidate):
-                return False
-            act = policy.action_for(lookup(candidate).state(now))
-            return act not in (Action.FALLBACK, Action.ERROR)
-
-        def recommended(model_id: str) -> tuple[str, ...]:
-            return lookup(model_id).recommended
-
-        def base_of(candidate: str) -> str | None:
-            return catalog.base_model(candidate, region)
-
-        chain = policy.successor_chain(
-            requested, base, is_usable=usable, recommended=recommended, base_id_of=base_of
-        )
-        if not chain:
-            candidates = policy.successor_candidates(
-                requested, base, recommended=recommended, base_id_of=base_of
-            )
-            chain = [c for c in candidates if alive(c)][:1]
-        if not chain:
-            return None
-        chosen = chain[-1]
-        return chosen, base_of(chosen), lookup(chosen)
+    def constraints(self) -> ConstraintBook:
+        """What models refuse: the policy's ``constraints`` over the process-wide book."""
+        policy = self.policy
+        cached = self._book
+        if cached is None or cached[0] is not policy:
+            cached = (policy, ConstraintBook.default().with_entries(policy.constraints))
+            self._book = cached
+        return cached[1]
 
     def _rewrite(
         self,
         plan: CallPlan,
         entry: ModelLifecycle,
-        target: tuple[str, str | None, ModelLifecycle],
+        successor: str,
+        successor_base: str | None,
+        successor_entry: ModelLifecycle,
         now: datetime,
         exceptions: Any,
     ) -> CallPlan:
-        successor, successor_base, successor_entry = target
         rendered = render_successor(parse_model_id(plan.requested_model_id), successor)
-        params = dict(plan.params)
-        params["modelId"] = rendered
+        rewritten = dict(plan.params)
+        rewritten["modelId"] = rendered
         if plan.operation in _BODY_OPERATIONS or _counts_invoke_body(plan):
-            self._translate_body(plan, params, successor_base or successor, exceptions)
+            self._translate_body(plan, rewritten, successor_base or successor, exceptions)
+        params: Mapping[str, Any] = rewritten
+        changes: tuple[Adaptation, ...] = ()
+        if self.policy.adapt_requests:
+            limits = self.constraints().for_model(successor_base or rendered)
+            params, changes = adapt_request(plan.operation, rewritten, limits)
         new_plan = CallPlan(
             operation=plan.operation,
             region=plan.region,
@@ -416,8 +410,9 @@ class Governor:
             params=params,
             at=plan.at,
             requested_params=plan.requested_params,
+            adapted=tuple(change.path for change in changes),
         )
-        self._warn_fallback(new_plan, entry, now)
+        self._warn_fallback(new_plan, entry, changes)
         return new_plan
 
     def _translate_body(
@@ -462,6 +457,7 @@ class Governor:
         withdrawn: str | None,
         exceptions: Any,
         successor: str | None,
+        walk: Succession | None = None,
     ) -> ModelUnavailableError:
         region = plan.region or "its region"
         model = plan.requested_model_id
@@ -474,14 +470,22 @@ class Governor:
                 else f"{model} reached end of life in {region} on {_day(entry.eol_at)}"
             )
             if action is Action.FALLBACK:
-                return self._error(
-                    NoSuccessorError,
-                    f"{reason} and no successor is configured or recommended. Add one: "
-                    f"Policy(successors={{{(plan.requested_base or model)!r}: '<model id>'}}).",
-                    plan,
-                    exceptions,
-                    successor=successor,
-                )
+                refused = walk.refused if walk is not None else ()
+                hint = f"Policy(successors={{{(plan.requested_base or model)!r}: '<model id>'}})"
+                if refused:
+                    text = (
+                        f"{reason} and no successor can take the call: "
+                        + "; ".join(str(candidate) for candidate in refused)
+                        + f". Configure a live one: {hint}."
+                    )
+                else:
+                    text = (
+                        f"{reason} and no successor is configured or recommended. Add one: {hint}."
+                    )
+                error = self._error(NoSuccessorError, text, plan, exceptions, successor=successor)
+                if isinstance(error, NoSuccessorError):
+                    error.candidates = tuple((c.model_id, c.refused or "") for c in refused)
+                return error
             return self._error(
                 ModelEndOfLifeError,
                 f"{reason}; on_eol='error' stopped the call before it was sent."
@@ -616,7 +620,9 @@ class Governor:
         )
         self._warn(IdleLegacyWarning, message, ("idle", entry.model_id, region, last.date()))
 
-    def _warn_fallback(self, plan: CallPlan, entry: ModelLifecycle, now: datetime) -> None:
+    def _warn_fallback(
+        self, plan: CallPlan, entry: ModelLifecycle, changes: tuple[Adaptation, ...]
+    ) -> None:
         why = {
             State.EOL: f"reached end of life on {_day(entry.eol_at)}",
             State.EXTENDED_ACCESS: "is in public extended access",
@@ -628,10 +634,17 @@ class Governor:
             f"{plan.requested_model_id} {why} in {plan.region or 'its region'}; "
             f"{plan.operation} sent to {plan.invoked_model_id} instead."
         )
+        if changes:
+            message += (
+                f" The request was adapted to what {plan.invoked_model_id} accepts: "
+                + ", ".join(str(change) for change in changes)
+                + "."
+            )
+        # One warning per distinct adaptation: a call changed in a new way is named again.
         self._warn(
             FallbackWarning,
             message,
-            ("fallback", plan.requested_model_id, plan.invoked_model_id, plan.region),
+            ("fallback", plan.requested_model_id, plan.invoked_model_id, plan.region, plan.adapted),
         )
 
     # -- after the call ---------------------------------------------------------------------
@@ -650,6 +663,32 @@ class Governor:
                 extra={"bl_model_id": plan.invoked_model_id, "bl_kind": kind},
             )
         return kind
+
+    def learn_refusal(self, plan: CallPlan, code: str | None, message: str | None) -> bool:
+        """Remember what a successor refused; ``True`` when a new constraint was learned.
+
+        Only for a fallback with request adaptation on: a ``ValidationException`` that names a
+        parameter (refused alone or with another, or a ``maxTokens`` ceiling) becomes a
+        constraint of the model called, so every later call adapts before sending.
+        """
+        if not plan.fallback or not self.policy.adapt_requests:
+            return False
+        if (code or "").lower() != "validationexception":
+            return False
+        learned = constraint_from_refusal(message)
+        if learned is None:
+            return False
+        target = plan.invoked_base or plan.invoked_model_id
+        if not self.constraints().learn(target, learned):
+            return False
+        logger.warning(
+            "bedrock_lifecycle.constraint_learned: %s refused a fallback request (%s); "
+            "later requests to it are adapted",
+            plan.invoked_model_id,
+            learned.describe(),
+            extra={"bl_model_id": plan.invoked_model_id, "bl_constraint": learned.describe()},
+        )
+        return True
 
     def mark(self, plan: CallPlan, response: MutableMapping[str, Any]) -> None:
         """Note the successful call (idle guard); add ``ResponseMetadata["BedrockLifecycle"]``."""

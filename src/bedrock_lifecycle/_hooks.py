@@ -66,7 +66,10 @@ class _Handlers:
         status = getattr(http_response, "status_code", 200)
         if status >= 300:
             error = parsed.get("Error", {}) if isinstance(parsed, Mapping) else {}
-            self.governor.observe_failure(plan, error.get("Code"), error.get("Message"))
+            code, message = error.get("Code"), error.get("Message")
+            if self.governor.observe_failure(plan, code, message) is None:
+                # A successor's refusal of a parameter: the next call adapts before sending.
+                self.governor.learn_refusal(plan, code, message)
             return
         self.governor.finish(plan, parsed)
 

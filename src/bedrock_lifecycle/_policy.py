@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ._config_files import load_mapping_file, locate_pyproject_section
+from ._constraints import ModelConstraints, check_constraint_entries
 from ._errors import ConfigurationError
 from ._lifecycle import State
 
@@ -68,7 +69,7 @@ _ACTION_FIELDS: dict[str, frozenset[Action]] = {
     "on_extended_access": _ALL_ACTIONS,
     "on_eol": _EOL_ACTIONS,
 }
-_BOOL_FIELDS = ("reactive_fallback", "warn_once", "use_recommended")
+_BOOL_FIELDS = ("reactive_fallback", "warn_once", "use_recommended", "adapt_requests")
 _FILE_FORBIDDEN = {
     "translators": "translators are Python functions and cannot come from a file; "
     "pass them to Policy(translators=...) in code",
@@ -110,6 +111,19 @@ class Policy:
         family name (see :func:`body_family`). Code only: files cannot define them.
     ``use_recommended``
         With no configured successor, fall back to the first replacement AWS recommends.
+    ``adapt_requests``
+        When a call goes to a model other than the one asked for (a fallback), change the request
+        to what that model accepts: drop parameters it refuses (of a refused pair, ``topP`` goes
+        and ``temperature`` stays) and clamp ``maxTokens`` to its ceiling. Every change is named
+        in the ``FallbackWarning``, the log and ``ResponseMetadata["BedrockLifecycle"]
+        ["adapted"]``. After a ``ValidationException`` that names a parameter, the successor is
+        tried again without it (three attempts at most) and the constraint is remembered for the
+        process. ``False`` sends the request as written. A request sent to the model the caller
+        asked for is never changed.
+    ``constraints``
+        Model id (or id prefix) -> what that model refuses (a :class:`ModelConstraints` or a
+        table with ``refuses``, ``refuses_together``, ``max_tokens``, ``refuses_fields``), over
+        the bundled table (see :class:`ConstraintBook`).
 
     Policies compare by value and are hashable when their translators are (plain functions are).
     The mappings are read-only copies: changing the dict passed in does not change the policy.
@@ -124,6 +138,8 @@ class Policy:
     idle_warning_days: int = 10
     translators: Mapping[tuple[str, str], BodyTranslator] = field(default_factory=_empty_mapping)
     use_recommended: bool = True
+    adapt_requests: bool = True
+    constraints: Mapping[str, ModelConstraints] = field(default_factory=_empty_mapping)
 
     def __post_init__(self) -> None:
         for name in _ACTION_FIELDS:
@@ -133,6 +149,9 @@ class Policy:
         _check_idle_days(self.idle_warning_days)
         object.__setattr__(self, "successors", _check_successors(self.successors))
         object.__setattr__(self, "translators", _check_translators(self.translators))
+        object.__setattr__(
+            self, "constraints", types.MappingProxyType(check_constraint_entries(self.constraints))
+        )
 
     # -- dataclass niceties -------------------------------------------------------------------
 
@@ -147,6 +166,8 @@ class Policy:
             + ", ".join(f"{key!r}: {_callable_name(fn)}" for key, fn in self.translators.items())
             + "}",
             f"use_recommended={self.use_recommended!r}",
+            f"adapt_requests={self.adapt_requests!r}",
+            f"constraints={dict(self.constraints)!r}",
         ]
         return f"Policy({', '.join(parts)})"
 
@@ -162,6 +183,8 @@ class Policy:
                 self.idle_warning_days,
                 frozenset(self.translators.items()),
                 self.use_recommended,
+                self.adapt_requests,
+                frozenset(self.constraints.items()),
             )
         )
 

@@ -55,6 +55,7 @@ def test_active_model_passes_through_unchanged(world: World, operation: str) -> 
         "state": "ACTIVE",
         "eolAt": "2026-03-01",
         "fallback": False,
+        "adapted": [],
     }
 
 
@@ -196,6 +197,7 @@ def test_eol_model_falls_back_before_the_call(world: World, operation: str) -> N
         "state": "EOL",
         "eolAt": "2026-03-01",
         "fallback": True,
+        "adapted": [],
     }
     assert NEW in str(caught[0].message)
     assert "2026-03-01" in str(caught[0].message)

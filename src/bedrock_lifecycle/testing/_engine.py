@@ -388,6 +388,7 @@ class Engine:
             method=request.method,
             path=urlsplit(request.path).path,
             at=self.now(),
+            body=request.body,
         )
         with self._lock:
             self._log.append(record)

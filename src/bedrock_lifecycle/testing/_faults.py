@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 __all__ = ["Fault", "FaultKind", "RecordedRequest"]
@@ -61,7 +61,8 @@ class RecordedRequest:
     ``model_id`` is the identifier as sent (decoded from the URI or body); ``resolved_model`` is
     the base model it stands for, when it resolved to one. ``error_code`` is the
     ``x-amzn-ErrorType`` of an error answer (or the exception type of a stream's exception frame,
-    or ``"ConnectionDropped"``). ``at`` is the fake clock's time.
+    or ``"ConnectionDropped"``). ``at`` is the fake clock's time. ``body`` is the request body as
+    received (kept in memory only, so tests can check what a model was actually sent).
     """
 
     operation: str
@@ -74,3 +75,4 @@ class RecordedRequest:
     method: str
     path: str
     at: datetime
+    body: bytes = field(default=b"", repr=False)

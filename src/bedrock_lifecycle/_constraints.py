@@ -1,0 +1,532 @@
+"""What a model refuses in a request, and how a request is adapted before a fallback sends it.
+
+A successor often refuses a request its predecessor took: Claude Sonnet 4.5 refuses
+``temperature`` together with ``topP``, newer Opus models refuse the sampling parameters
+altogether, and every model has its own ``maxTokens`` ceiling. A fallback that ignores this turns
+an end-of-life error into a validation error.
+
+:class:`ModelConstraints` says what one model refuses, in the Converse API's parameter names
+(``temperature``, ``topP``, ``topK``, ``maxTokens``) plus ``additionalModelRequestFields`` keys.
+:class:`ConstraintBook` finds the constraints of a model id: the entries a policy gives, then the
+bundled, sourced table (``data/constraints.json``), each matched by the longest prefix of the
+base id, plus whatever Bedrock's own refusals taught this process (:meth:`ConstraintBook.learn`).
+:func:`adapt_request` applies them to one request and names every change as a dotted path.
+
+Only requests the library itself redirects are adapted (see :mod:`._governor`): a request the
+caller sends to the model they asked for is never changed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from ._errors import ConfigurationError
+from ._ids import parse_model_id
+
+__all__ = [
+    "PARAMETERS",
+    "Adaptation",
+    "ConstraintBook",
+    "ModelConstraints",
+    "adapt_request",
+    "constraint_from_refusal",
+]
+
+PARAMETERS = ("temperature", "topP", "topK", "maxTokens")
+"""The inference parameters constraints name, spelled as the Converse API spells them."""
+
+_PROVIDER_NAMES = {
+    "temperature": "temperature",
+    "top_p": "topP",
+    "top_k": "topK",
+    "max_tokens": "maxTokens",
+    "topP": "topP",
+    "topK": "topK",
+    "maxTokens": "maxTokens",
+}
+#: Where each parameter may sit in a Converse request: ``inferenceConfig`` or, in the provider's
+#: own name, ``additionalModelRequestFields`` (``topK`` exists only there).
+_CONVERSE_PATHS = {
+    "temperature": (
+        ("inferenceConfig", "temperature"),
+        ("additionalModelRequestFields", "temperature"),
+    ),
+    "topP": (("inferenceConfig", "topP"), ("additionalModelRequestFields", "top_p")),
+    "topK": (("additionalModelRequestFields", "top_k"),),
+    "maxTokens": (("inferenceConfig", "maxTokens"), ("additionalModelRequestFields", "max_tokens")),
+}
+#: The same parameters in a provider-format body (InvokeModel, Anthropic messages).
+_BODY_KEYS = {
+    "temperature": "temperature",
+    "topP": "top_p",
+    "topK": "top_k",
+    "maxTokens": "max_tokens",
+}
+_CONVERSE_OPERATIONS = frozenset({"Converse", "ConverseStream"})
+_BODY_OPERATIONS = frozenset({"InvokeModel", "InvokeModelWithResponseStream"})
+_FILE_KEYS = frozenset({"refuses", "refuses_together", "max_tokens", "refuses_fields", "source"})
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConstraints:
+    """What one model refuses in a request.
+
+    ``refuses``
+        Parameters it refuses outright (names from :data:`PARAMETERS`).
+    ``refuses_together``
+        Pairs it refuses when both are set: the first is kept, the second dropped
+        (``("temperature", "topP")`` keeps ``temperature``).
+    ``max_tokens``
+        The largest ``maxTokens`` it takes (``None``: not known, never clamped).
+    ``refuses_fields``
+        Keys of ``additionalModelRequestFields`` (or of a provider-format body) it refuses.
+    ``source``
+        Where the facts come from (a public source, ``"learned"``, or the user's own words).
+    """
+
+    refuses: frozenset[str] = frozenset()
+    refuses_together: tuple[tuple[str, str], ...] = ()
+    max_tokens: int | None = None
+    refuses_fields: frozenset[str] = frozenset()
+    source: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        refuses: Any = self.refuses
+        if isinstance(refuses, str) or not isinstance(refuses, Iterable):
+            raise ConfigurationError(f"expected a list of parameter names, got {refuses!r}")
+        object.__setattr__(self, "refuses", frozenset(_parameter(name) for name in refuses))
+        pairs: Any = self.refuses_together
+        if isinstance(pairs, str) or not isinstance(pairs, Iterable):
+            raise ConfigurationError(f"expected a list of parameter pairs, got {pairs!r}")
+        checked = []
+        for pair in pairs:
+            if isinstance(pair, str) or not isinstance(pair, Iterable) or len(list(pair)) != 2:
+                raise ConfigurationError(f"expected a pair of parameter names, got {pair!r}")
+            first, second = pair
+            checked.append((_parameter(first), _parameter(second)))
+        object.__setattr__(self, "refuses_together", tuple(checked))
+        ceiling: Any = self.max_tokens
+        if ceiling is not None and (
+            isinstance(ceiling, bool) or not isinstance(ceiling, int) or ceiling < 1
+        ):
+            raise ConfigurationError(f"max_tokens must be a positive whole number, not {ceiling!r}")
+        fields_: Any = self.refuses_fields
+        if isinstance(fields_, str) or not isinstance(fields_, Iterable):
+            raise ConfigurationError(f"expected a list of field names, got {fields_!r}")
+        names = frozenset(fields_)
+        if not all(isinstance(name, str) and name for name in names):
+            raise ConfigurationError(f"field names must be non-empty strings, got {fields_!r}")
+        object.__setattr__(self, "refuses_fields", names)
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> ModelConstraints:
+        """Build from a mapping as written in a policy or constraints file."""
+        if isinstance(data, ModelConstraints):
+            return data
+        if not isinstance(data, Mapping):
+            raise ConfigurationError(
+                f"constraints must be a table, not {type(data).__name__} {data!r}"
+            )
+        unknown = sorted(set(data) - _FILE_KEYS)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown constraint {unknown[0]!r} (known: {', '.join(sorted(_FILE_KEYS))})"
+            )
+        source = data.get("source")
+        if source is not None and not isinstance(source, str):
+            raise ConfigurationError(f"source must be a string, not {source!r}")
+        return cls(
+            refuses=data.get("refuses", ()),
+            refuses_together=data.get("refuses_together", ()),
+            max_tokens=data.get("max_tokens"),
+            refuses_fields=data.get("refuses_fields", ()),
+            source=source,
+        )
+
+    @property
+    def empty(self) -> bool:
+        """Whether this refuses nothing."""
+        return not (self.refuses or self.refuses_together or self.refuses_fields) and (
+            self.max_tokens is None
+        )
+
+    def merged(self, other: ModelConstraints) -> ModelConstraints:
+        """Both sets of refusals (the lower ``max_tokens`` when both give one)."""
+        if other.empty:
+            return self
+        if self.empty:
+            return other
+        ceilings = [c for c in (self.max_tokens, other.max_tokens) if c is not None]
+        pairs = self.refuses_together + tuple(
+            p for p in other.refuses_together if p not in self.refuses_together
+        )
+        sources = [s for s in (self.source, other.source) if s]
+        return ModelConstraints(
+            refuses=self.refuses | other.refuses,
+            refuses_together=pairs,
+            max_tokens=min(ceilings) if ceilings else None,
+            refuses_fields=self.refuses_fields | other.refuses_fields,
+            source="; ".join(dict.fromkeys(sources)) or None,
+        )
+
+    def covers(self, other: ModelConstraints) -> bool:
+        """Whether every refusal in ``other`` is already in this one."""
+        return self.merged(other) == self
+
+    def describe(self) -> str:
+        """A short human summary, e.g. ``temperature with topP; maxTokens <= 64000``."""
+        parts = [f"{name} refused" for name in sorted(self.refuses)]
+        parts += [f"{first} with {second}" for first, second in self.refuses_together]
+        parts += [
+            f"additionalModelRequestFields.{name} refused" for name in sorted(self.refuses_fields)
+        ]
+        if self.max_tokens is not None:
+            parts.append(f"maxTokens <= {self.max_tokens}")
+        return "; ".join(parts) or "no known constraints"
+
+
+def _parameter(name: Any) -> str:
+    if not isinstance(name, str) or _PROVIDER_NAMES.get(name) is None:
+        raise ConfigurationError(
+            f"unknown inference parameter {name!r} (known: {', '.join(PARAMETERS)})"
+        )
+    return _PROVIDER_NAMES[name]
+
+
+NO_CONSTRAINTS = ModelConstraints()
+
+
+# -- finding a model's constraints -----------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _bundled_entries() -> tuple[tuple[str, ModelConstraints], ...]:
+    origin = "bedrock_lifecycle/data/constraints.json"
+    text = resources.files("bedrock_lifecycle").joinpath("data/constraints.json").read_text("utf-8")
+    return parse_constraints_file(json.loads(text), origin=origin)
+
+
+def parse_constraints_file(data: Any, *, origin: str) -> tuple[tuple[str, ModelConstraints], ...]:
+    """The ``(prefix, constraints)`` entries of a constraints document (format 1)."""
+    if not isinstance(data, Mapping) or data.get("format") != 1:
+        raise ConfigurationError("not a constraints document of format 1", source=origin)
+    sources = data.get("sources") or {}
+    entries = []
+    for index, raw in enumerate(data.get("entries") or ()):
+        where = f"entries[{index}]"
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("match"), str):
+            raise ConfigurationError("each entry needs a 'match' string", key=where, source=origin)
+        fields_ = {k: v for k, v in raw.items() if k != "match"}
+        key = fields_.get("source")
+        if isinstance(key, str) and key in sources:
+            fields_["source"] = f"{key}: {sources[key]}"
+        try:
+            entries.append((raw["match"], ModelConstraints.from_mapping(fields_)))
+        except ConfigurationError as exc:
+            raise ConfigurationError(str(exc), key=where, source=origin) from None
+    return tuple(entries)
+
+
+def check_constraint_entries(value: Any) -> Mapping[str, ModelConstraints]:
+    """Validate a ``{model id or prefix: constraints}`` mapping (as a :class:`Policy` takes)."""
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"expected a mapping of model id to constraints, got {type(value).__name__}",
+            key="constraints",
+        )
+    checked: dict[str, ModelConstraints] = {}
+    for key, raw in value.items():
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigurationError(
+                f"constraint keys must be model ids or id prefixes, got {key!r}", key="constraints"
+            )
+        try:
+            checked[key] = ModelConstraints.from_mapping(raw)
+        except ConfigurationError as exc:
+            raise ConfigurationError(str(exc), key=f"constraints.{key}") from None
+    return checked
+
+
+def _longest_match(
+    entries: Iterable[tuple[str, ModelConstraints]], ids: tuple[str, ...]
+) -> tuple[int, ModelConstraints] | None:
+    best: tuple[int, ModelConstraints] | None = None
+    for prefix, constraints in entries:
+        if any(model_id.startswith(prefix) for model_id in ids) and (
+            best is None or len(prefix) > best[0]
+        ):
+            best = (len(prefix), constraints)
+    return best
+
+
+class ConstraintBook:
+    """Finds a model's constraints: given entries over the bundled table, plus learned ones.
+
+    Entries are keyed by a model id or a prefix of one (``"anthropic.claude-sonnet-4-5-"``) and
+    matched against the base id (and the id as given); the longest matching prefix wins, and a
+    given entry beats a bundled one of the same length. Constraints learned from Bedrock's
+    refusals are added on top. The learned table is shared by every book made from the same
+    :meth:`default` book (it lives as long as the process). Thread-safe.
+    """
+
+    def __init__(
+        self,
+        entries: Mapping[str, ModelConstraints | Mapping[str, Any]] | None = None,
+        *,
+        bundled: bool = True,
+        _learned: dict[str, ModelConstraints] | None = None,
+        _lock: threading.Lock | None = None,
+    ) -> None:
+        self._entries = tuple(check_constraint_entries(entries or {}).items())
+        self._bundled = _bundled_entries() if bundled else ()
+        self._learned: dict[str, ModelConstraints] = {} if _learned is None else _learned
+        self._lock = threading.Lock() if _lock is None else _lock
+
+    @classmethod
+    def default(cls) -> ConstraintBook:
+        """The process-wide book: bundled data, and what this process learned."""
+        return _DEFAULT_BOOK
+
+    def with_entries(self, entries: Mapping[str, ModelConstraints]) -> ConstraintBook:
+        """A book with ``entries`` over this one's, sharing its learned table."""
+        if not entries:
+            return self
+        return ConstraintBook(
+            {**dict(self._entries), **entries},
+            bundled=bool(self._bundled),
+            _learned=self._learned,
+            _lock=self._lock,
+        )
+
+    def for_model(self, model_id: str) -> ModelConstraints:
+        """The constraints of ``model_id`` (any id form that names its base model)."""
+        base = parse_model_id(model_id).base_id
+        ids = (model_id,) if base is None or base == model_id else (base, model_id)
+        given = _longest_match(self._entries, ids)
+        bundled = _longest_match(self._bundled, ids)
+        found = NO_CONSTRAINTS
+        if given is not None and (bundled is None or given[0] >= bundled[0]):
+            found = given[1]
+        elif bundled is not None:
+            found = bundled[1]
+        learned = self._learned.get(base or model_id)
+        return found if learned is None else found.merged(learned)
+
+    def learn(self, model_id: str, constraints: ModelConstraints) -> bool:
+        """Remember a refusal Bedrock answered for ``model_id``; ``True`` when it is new."""
+        base = parse_model_id(model_id).base_id or model_id
+        with self._lock:
+            known = self._learned.get(base, NO_CONSTRAINTS)
+            merged = known.merged(constraints)
+            if merged == known:
+                return False
+            self._learned[base] = merged
+            return True
+
+    def learned(self) -> dict[str, ModelConstraints]:
+        """What this process learned, by base model id."""
+        with self._lock:
+            return dict(self._learned)
+
+    def forget_learned(self) -> None:
+        """Drop every learned constraint (for tests, or after a model changed)."""
+        with self._lock:
+            self._learned.clear()
+
+    def __repr__(self) -> str:
+        return f"ConstraintBook(entries={len(self._entries)}, learned={len(self._learned)})"
+
+
+_DEFAULT_BOOK = ConstraintBook()
+
+
+# -- reading Bedrock's refusals ---------------------------------------------------------------
+
+_REFUSED_PAIR = re.compile(r"`(\w+)` and `(\w+)` cannot both be specified")
+_REFUSED_ONE = re.compile(r"`(\w+)` is (?:deprecated|not supported) for this model")
+_CEILING = (
+    re.compile(r"exceeds? the model limit of (\d+)"),
+    re.compile(r"max_tokens: \d+ > (\d+)"),
+)
+
+
+def constraint_from_refusal(message: str | None) -> ModelConstraints | None:
+    """The constraint a Bedrock ``ValidationException`` message names, or ``None``.
+
+    Recognised: "`temperature` and `top_p` cannot both be specified for this model",
+    "`temperature` is deprecated for this model" and "The maximum tokens you requested exceeds
+    the model limit of N". Bedrock names one parameter per refusal.
+    """
+    text = message or ""
+    found = _REFUSED_PAIR.search(text)
+    if found:
+        first, second = (_PROVIDER_NAMES.get(name) for name in found.groups())
+        if first and second:
+            return ModelConstraints(refuses_together=((first, second),), source="learned")
+        return None
+    found = _REFUSED_ONE.search(text)
+    if found:
+        name = found.group(1)
+        known = _PROVIDER_NAMES.get(name)
+        if known is not None:
+            return ModelConstraints(refuses=frozenset({known}), source="learned")
+        return ModelConstraints(refuses_fields=frozenset({name}), source="learned")
+    for pattern in _CEILING:
+        found = pattern.search(text)
+        if found:
+            return ModelConstraints(max_tokens=int(found.group(1)), source="learned")
+    return None
+
+
+# -- adapting a request ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Adaptation:
+    """One change made to a request: ``path`` (dotted), what was done, and why."""
+
+    path: str
+    action: str
+    """``"dropped"`` or ``"clamped"``."""
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path} {self.action} ({self.reason})"
+
+
+def _refusals(constraints: ModelConstraints, present: Callable[[str], bool]) -> dict[str, str]:
+    """Parameter -> why it must go, for the parameters ``present`` says the request sets."""
+    drop: dict[str, str] = {}
+    for name in PARAMETERS:
+        if name in constraints.refuses and present(name):
+            drop[name] = "refused by the model"
+    for first, second in constraints.refuses_together:
+        if first not in drop and second not in drop and present(first) and present(second):
+            drop[second] = f"refused together with {first}"
+    return drop
+
+
+def _ceiling_reason(value: Any, ceiling: int | None) -> str | None:
+    if ceiling is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return f"{value} -> {ceiling}, the model's limit" if value > ceiling else None
+
+
+def _adapt_converse(
+    params: Mapping[str, Any], constraints: ModelConstraints
+) -> tuple[dict[str, Any], list[Adaptation]]:
+    edited: dict[str, dict[str, Any]] = {}
+
+    def section(name: str) -> Mapping[str, Any]:
+        if name in edited:
+            return edited[name]
+        value = params.get(name)
+        return value if isinstance(value, Mapping) else {}
+
+    def edit(name: str) -> dict[str, Any]:
+        if name not in edited:
+            edited[name] = dict(section(name))
+        return edited[name]
+
+    def present(name: str) -> bool:
+        return any(key in section(where) for where, key in _CONVERSE_PATHS[name])
+
+    changes: list[Adaptation] = []
+    for name, reason in _refusals(constraints, present).items():
+        for where, key in _CONVERSE_PATHS[name]:
+            if key in section(where):
+                del edit(where)[key]
+                changes.append(Adaptation(f"{where}.{key}", "dropped", reason))
+    for key in sorted(constraints.refuses_fields & set(section("additionalModelRequestFields"))):
+        del edit("additionalModelRequestFields")[key]
+        changes.append(
+            Adaptation(f"additionalModelRequestFields.{key}", "dropped", "refused by the model")
+        )
+    for where, key in _CONVERSE_PATHS["maxTokens"]:
+        clamp = _ceiling_reason(section(where).get(key), constraints.max_tokens)
+        if clamp is not None:
+            edit(where)[key] = constraints.max_tokens
+            changes.append(Adaptation(f"{where}.{key}", "clamped", clamp))
+    adapted = dict(params)
+    for where, value in edited.items():
+        if value:
+            adapted[where] = value
+        else:
+            adapted.pop(where, None)  # an emptied section is left out, as if never given
+    return adapted, changes
+
+
+def _adapt_body(
+    body: Mapping[str, Any], constraints: ModelConstraints, prefix: str
+) -> tuple[dict[str, Any], list[Adaptation]]:
+    adapted = dict(body)
+    changes: list[Adaptation] = []
+    for name, reason in _refusals(constraints, lambda n: _BODY_KEYS[n] in body).items():
+        key = _BODY_KEYS[name]
+        del adapted[key]
+        changes.append(Adaptation(f"{prefix}{key}", "dropped", reason))
+    for key in sorted(constraints.refuses_fields & set(body)):
+        if key in adapted:
+            del adapted[key]
+            changes.append(Adaptation(f"{prefix}{key}", "dropped", "refused by the model"))
+    clamp = _ceiling_reason(body.get("max_tokens"), constraints.max_tokens)
+    if clamp is not None:
+        adapted["max_tokens"] = constraints.max_tokens
+        changes.append(Adaptation(f"{prefix}max_tokens", "clamped", clamp))
+    return adapted, changes
+
+
+def _read_body(body: Any) -> bytes | None:
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return None
+
+
+def adapt_request(
+    operation: str, params: Mapping[str, Any], constraints: ModelConstraints
+) -> tuple[Mapping[str, Any], tuple[Adaptation, ...]]:
+    """``params`` changed to what a model with ``constraints`` accepts, and every change made.
+
+    Converse and ConverseStream: ``inferenceConfig`` and ``additionalModelRequestFields``.
+    InvokeModel and InvokeModelWithResponseStream: a JSON object ``body`` (bytes or str) in the
+    provider's own names (``temperature``, ``top_p``, ``top_k``, ``max_tokens``); a body that is
+    not a JSON object (or a file object) is left alone. StartAsyncInvoke: ``modelInput``.
+    Returns ``params`` itself, unchanged, when nothing needs to change.
+    """
+    if constraints.empty:
+        return params, ()
+    if operation in _CONVERSE_OPERATIONS:
+        adapted, changes = _adapt_converse(params, constraints)
+        return (adapted, tuple(changes)) if changes else (params, ())
+    if operation in _BODY_OPERATIONS:
+        raw = _read_body(params.get("body"))
+        if raw is None:
+            return params, ()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return params, ()
+        if not isinstance(body, dict):
+            return params, ()
+        new_body, changes = _adapt_body(body, constraints, "body.")
+        if not changes:
+            return params, ()
+        return {**params, "body": json.dumps(new_body).encode("utf-8")}, tuple(changes)
+    if operation == "StartAsyncInvoke":
+        model_input = params.get("modelInput")
+        if not isinstance(model_input, Mapping):
+            return params, ()
+        new_input, changes = _adapt_body(model_input, constraints, "modelInput.")
+        if not changes:
+            return params, ()
+        return {**params, "modelInput": new_input}, tuple(changes)
+    return params, ()
