@@ -36,6 +36,7 @@ from ._hooks import install, installed_governor, uninstall
 from ._ids import IdForm, ModelRef, parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, Source, State
 from ._policy import Action, BodyTranslator, Policy, body_family
+from ._preflight import PreflightReport, PreflightRow, preflight
 from ._pricing import Price, PriceBook, compute_cost
 from ._succession import Candidate, Succession, walk_successors
 from ._usage import Usage, UsageRecord
@@ -100,6 +101,8 @@ __all__ = [
     "NoSuccessorError",
     "OtelLedger",
     "Policy",
+    "PreflightReport",
+    "PreflightRow",
     "Price",
     "PriceBook",
     "RefreshResult",
@@ -120,6 +123,7 @@ __all__ = [
     "installed_governor",
     "lifecycle_metadata",
     "parse_model_id",
+    "preflight",
     "render_successor",
     "summarize",
     "uninstall",

@@ -1,7 +1,7 @@
 """The ``bedrock-lifecycle`` command line (``python -m bedrock_lifecycle.cli`` works too).
 
 A client of the library's public API: ``status``, ``scan``, ``timeline``, ``costs``,
-``refresh``, ``demo`` and ``fake-server``. See ``docs/cli.md``.
+``refresh``, ``check``, ``demo`` and ``fake-server``. See ``docs/cli.md``.
 """
 
 from __future__ import annotations

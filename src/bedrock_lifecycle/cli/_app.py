@@ -29,12 +29,13 @@ examples:
   bedrock-lifecycle demo                       watch a model age, offline, in seconds
   bedrock-lifecycle status anthropic.claude-3-5-sonnet-20240620-v1:0 -r us-east-1 -r eu-central-2
   bedrock-lifecycle timeline --days 90
+  bedrock-lifecycle check us.anthropic.claude-3-5-sonnet-20240620-v1:0 -r us-east-1 --invoke
   bedrock-lifecycle scan src/ --fail-on eol --format sarif > lifecycle.sarif
   bedrock-lifecycle costs --ledger usage.jsonl --by model,day
   bedrock-lifecycle refresh --region us-east-1
 
-exit status: 0 ok, 1 scan findings at or above --fail-on (refresh: every region failed),
-2 usage or input error, 130 interrupted.
+exit status: 0 ok, 1 scan findings at or above --fail-on (refresh: every region failed;
+check: a successor is not ready), 2 usage or input error, 130 interrupted.
 """
 
 _STATUS_EPILOG = """\
@@ -46,6 +47,22 @@ examples:
 
 With no MODEL: the models this machine has used, from --ledger records when given, else from
 the lifecycle cache file the library keeps.
+"""
+
+_CHECK_EPILOG = """\
+examples:
+  bedrock-lifecycle check us.anthropic.claude-3-5-sonnet-20240620-v1:0 -r us-east-1 -r eu-central-2
+  bedrock-lifecycle check --ledger usage.jsonl --policy policy.toml
+  bedrock-lifecycle check MODEL --invoke --json      one tiny live call per successor, priced
+
+For each model in use, takes the successor a fallback would use (configured, else AWS's
+recommendation) and asks the Bedrock control plane (GetFoundationModel, GetInferenceProfile)
+whether it is offered in the id form the application uses, takes on-demand calls and streams,
+and what requests to it would be adapted. --invoke also calls bedrock-runtime Converse
+(maxTokens 8). With no MODEL: the models in --ledger, else those the cache file has seen
+called. --endpoint-url sends control-plane and runtime calls there. Needs
+bedrock:GetFoundationModel and bedrock:GetInferenceProfile (and bedrock:InvokeModel with
+--invoke). Exit status: 0 all ready, 1 a problem, 2 usage error.
 """
 
 _SCAN_EPILOG = """\
@@ -172,6 +189,16 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print JSON")
     add_catalog_options(status)
 
+    check = add("check", "preflight the successors models in use would fall back to", _CHECK_EPILOG)
+    check.add_argument("models", nargs="*", metavar="MODEL", help="model ids (any form)")
+    check.add_argument("--ledger", metavar="PATH", help="find models in use in this ledger")
+    check.add_argument("--policy", metavar="FILE", help="policy file with configured successors")
+    check.add_argument(
+        "--invoke", action="store_true", help="one tiny live Converse call per successor and region"
+    )
+    check.add_argument("--json", action="store_true", help="print JSON")
+    add_catalog_options(check, offline=False)
+
     scan = add("scan", "find model ids in source files and judge each one", _SCAN_EPILOG)
     scan.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
     scan.add_argument(
@@ -243,6 +270,10 @@ def _handler(name: str) -> Callable[[argparse.Namespace, Output], int]:
         from ._lifecycle_cmds import run_refresh
 
         return run_refresh
+    if name == "check":
+        from ._check_cmd import run_check
+
+        return run_check
     if name == "scan":
         from ._scan_cmd import run_scan
 
