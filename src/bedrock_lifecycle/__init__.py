@@ -31,10 +31,11 @@ from ._errors import (
     ModelUnavailableError,
     NoSuccessorError,
 )
-from ._governor import CallPlan, Governor, lifecycle_metadata
+from ._governor import Governor, lifecycle_metadata
 from ._hooks import install, installed_governor, uninstall
 from ._ids import IdForm, ModelRef, parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, Source, State
+from ._plan import CallPlan
 from ._policy import Action, BodyTranslator, Policy, body_family
 from ._preflight import PreflightReport, PreflightRow, preflight
 from ._pricing import Price, PriceBook, compute_cost

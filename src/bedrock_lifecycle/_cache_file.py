@@ -234,7 +234,8 @@ def read_cache(path: Path, *, warn: bool = True) -> CacheData | None:
 def _complain(path: Path, reason: str, warn: bool) -> None:
     message = f"ignoring lifecycle cache file {str(path)!r}: {reason}"
     logger.warning(
-        "bedrock_lifecycle.cache_ignored", extra={"bl_path": str(path), "bl_reason": reason}
+        "bedrock_lifecycle.cache_ignored",
+        extra={"bedrock_lifecycle.path": str(path), "bedrock_lifecycle.reason": reason},
     )
     if warn:
         warnings.warn(message, LifecycleDataWarning, stacklevel=4)

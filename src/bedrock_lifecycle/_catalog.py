@@ -178,16 +178,18 @@ class Catalog:
         persist: bool = True,
     ) -> None:
         self._clock: Clock = clock or utc_now
-        # What now() calls: a C-level partial for the default clock (it runs on every call).
-        self._now: Callable[[], datetime] = (
+        # The catalog's clock, two ways; C-level callables for the default clock, since the
+        # call path reads it on every call.
+        self.now: Callable[[], datetime] = (
             partial(datetime.now, timezone.utc)
             if self._clock is utc_now
             else partial(_aware_now, self._clock)
         )
-        # The same clock as POSIX seconds: what the reused-decision path compares and keeps.
-        self._ts: Callable[[], float] = (
+        """The catalog's clock, in UTC."""
+        self.timestamp: Callable[[], float] = (
             time.time if self._clock is utc_now else partial(_aware_ts, self._clock)
         )
+        """The same clock as POSIX seconds (what reused decisions compare and keep)."""
         self._ttl = _as_timedelta(_ttl_from_env(ttl), "ttl")
         self._max_wait = _as_timedelta(max_wait, "max_wait").total_seconds()
         self._offline = bool(offline) or _env_flag(OFFLINE_ENV)
@@ -215,7 +217,7 @@ class Catalog:
         self._lock = threading.RLock()
         self._save_lock = threading.Lock()
         self._fresh: TLRUCache[str, float] = TLRUCache(
-            maxsize=256, ttu=lambda _key, expires, _now: expires, timer=self._timestamp
+            maxsize=256, ttu=lambda _key, expires, _now: expires, timer=self.timestamp
         )
         self._regions: dict[str, RegionData] = {}
         self._observed: dict[tuple[str, str], tuple[str, datetime]] = {}
@@ -257,10 +259,6 @@ class Catalog:
     def ttl(self) -> timedelta:
         """How long control-plane data is used before it is refreshed."""
         return self._ttl
-
-    def now(self) -> datetime:
-        """The catalog's clock, in UTC."""
-        return self._now()
 
     def __repr__(self) -> str:
         return (
@@ -488,9 +486,6 @@ class Catalog:
             return None
         return datetime.fromtimestamp(expires, timezone.utc)
 
-    def _timestamp(self) -> float:
-        return as_utc(self._clock()).timestamp()
-
     def _known_regions(self) -> list[str]:
         with self._lock:
             self._load_file_once()
@@ -508,7 +503,7 @@ class Catalog:
             self._load_file_once()
             if region in self._fresh or self._offline:
                 return
-            if self._timestamp() < self._next_attempt.get(region, 0.0):
+            if self.timestamp() < self._next_attempt.get(region, 0.0):
                 return
             event = self._inflight.get(region)
             if event is None:
@@ -581,14 +576,21 @@ class Catalog:
             self._regions[region] = RegionData(
                 fetched_at=fetch.fetched_at, models=models, endpoint=self._endpoint_url
             )
-            self._fresh[region] = self._timestamp() + self._ttl.total_seconds()
+            self._fresh[region] = self.timestamp() + self._ttl.total_seconds()
             if self._failures.pop(region, 0):
-                logger.info("bedrock_lifecycle.refresh_recovered", extra={"bl_region": region})
+                logger.info(
+                    "bedrock_lifecycle.refresh_recovered",
+                    extra={"bedrock_lifecycle.region": region},
+                )
             self._next_attempt.pop(region, None)
             self._changed()
         logger.debug(
             "bedrock_lifecycle.refreshed",
-            extra={"bl_region": region, "bl_models": len(models), "bl_details": fetch.detail_calls},
+            extra={
+                "bedrock_lifecycle.region": region,
+                "bedrock_lifecycle.models": len(models),
+                "bedrock_lifecycle.details": fetch.detail_calls,
+            },
         )
         self._save()
         return None
@@ -599,19 +601,27 @@ class Catalog:
             failures = self._failures.get(region, 0) + 1
             self._failures[region] = failures
             delay = _failure_backoff(failures)
-            self._next_attempt[region] = self._timestamp() + delay
+            self._next_attempt[region] = self.timestamp() + delay
         if failures == 1:
             logger.warning(
                 "bedrock_lifecycle.refresh_failed: %s; using cached or bundled lifecycle data "
                 "for %s and retrying in the background",
                 description,
                 region,
-                extra={"bl_region": region, "bl_error": description, "bl_retry_in_s": delay},
+                extra={
+                    "bedrock_lifecycle.region": region,
+                    "bedrock_lifecycle.error": description,
+                    "bedrock_lifecycle.retry_in_s": delay,
+                },
             )
         else:
             logger.debug(
                 "bedrock_lifecycle.refresh_failed_again",
-                extra={"bl_region": region, "bl_error": description, "bl_failures": failures},
+                extra={
+                    "bedrock_lifecycle.region": region,
+                    "bedrock_lifecycle.error": description,
+                    "bedrock_lifecycle.failures": failures,
+                },
             )
         return description
 
@@ -660,7 +670,7 @@ class Catalog:
                 return self._resolved[raw]
             if self._offline or region is None:
                 return None
-            if self._timestamp() < self._resolve_retry_at.get(raw, 0.0):
+            if self.timestamp() < self._resolve_retry_at.get(raw, 0.0):
                 return None
             event = self._resolving.get(raw)
             mine = event is None
@@ -699,7 +709,10 @@ class Catalog:
                 "bedrock_lifecycle.resolve_failed: could not find the base model of a %s (%s)",
                 ref.form.value,
                 _describe(exc),
-                extra={"bl_form": ref.form.value, "bl_error": _describe(exc)},
+                extra={
+                    "bedrock_lifecycle.form": ref.form.value,
+                    "bedrock_lifecycle.error": _describe(exc),
+                },
             )
         finally:
             with self._lock:
@@ -707,7 +720,7 @@ class Catalog:
                     self._resolved[raw] = base
                     self._resolve_failed.discard(raw)
                 else:
-                    self._resolve_retry_at[raw] = self._timestamp() + _RESOLVE_RETRY_AFTER
+                    self._resolve_retry_at[raw] = self.timestamp() + _RESOLVE_RETRY_AFTER
                 self._resolving.pop(raw, None)
                 self._changed()
                 self._threads.discard(threading.current_thread())
@@ -774,7 +787,7 @@ class Catalog:
         self._absorb(data)
 
     def _absorb(self, data: CacheData) -> None:
-        now = self._timestamp()
+        now = self.timestamp()
         ttl = self._ttl.total_seconds()
         for region, region_data in data.regions.items():
             if region_data.endpoint != self._endpoint_url:
@@ -833,7 +846,10 @@ class Catalog:
             logger.warning(
                 "bedrock_lifecycle.cache_write_failed: %s",
                 exc.__class__.__name__,
-                extra={"bl_path": str(path), "bl_error": exc.__class__.__name__},
+                extra={
+                    "bedrock_lifecycle.path": str(path),
+                    "bedrock_lifecycle.error": exc.__class__.__name__,
+                },
             )
 
 

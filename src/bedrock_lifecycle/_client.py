@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, EventStreamError
 
 from ._catalog import Catalog, default_catalog
-from ._governor import STREAM_KEYS, CallPlan, Governor, Quiet
+from ._decision import Decision
+from ._governor import Governor, make_governor
+from ._operations import OPERATIONS, STREAM_KEYS
+from ._plan import CallPlan
 from ._policy import Policy
 from ._pricing import PriceBook
 from ._streams import Head, Sink
-from .ledger import Ledger, MemoryLedger
+from .ledger import Ledger
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient as _ClientBase
@@ -35,51 +38,6 @@ __all__ = ["LifecycleClient", "client", "make_governor", "wrap"]
 _MAX_ATTEMPTS = 3
 #: Sends of one call in all, across successors and adaptations.
 _MAX_SENDS = 6
-
-_METHODS = {
-    "Converse": "converse",
-    "ConverseStream": "converse_stream",
-    "InvokeModel": "invoke_model",
-    "InvokeModelWithResponseStream": "invoke_model_with_response_stream",
-    "CountTokens": "count_tokens",
-    "StartAsyncInvoke": "start_async_invoke",
-}
-
-
-def _as_prices(prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None) -> PriceBook:
-    if prices is None:
-        return PriceBook.bundled()
-    if isinstance(prices, PriceBook):
-        return prices
-    if isinstance(prices, (str, os.PathLike)):
-        return PriceBook.bundled().with_overrides(PriceBook.from_file(prices))
-    return PriceBook.bundled().with_overrides(prices)
-
-
-def make_governor(
-    *,
-    catalog: Catalog,
-    policy: Policy | None,
-    ledger: Ledger | None,
-    prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None,
-) -> Governor:
-    """The shared decision object behind :func:`wrap` and :func:`install`."""
-    # Checked here, not at the first call: a wrong object would otherwise fail mid-request or,
-    # for a ledger, lose every record quietly.
-    if not isinstance(catalog, Catalog):
-        raise TypeError(f"catalog must be a Catalog, not {type(catalog).__name__}")
-    if policy is not None and not isinstance(policy, Policy):
-        raise TypeError(f"policy must be a Policy, not {type(policy).__name__}")
-    if ledger is not None and not callable(getattr(ledger, "record", None)):
-        raise TypeError(
-            f"ledger must be a ledger sink (an object with record()), not {type(ledger).__name__}"
-        )
-    return Governor(
-        catalog=catalog,
-        policy=policy if policy is not None else Policy(),
-        ledger=ledger if ledger is not None else MemoryLedger(),
-        prices=_as_prices(prices),
-    )
 
 
 class LifecycleClient(_ClientBase):
@@ -102,6 +60,11 @@ class LifecycleClient(_ClientBase):
         self._exceptions: Any = getattr(runtime_client, "exceptions", None)
 
     # -- what the wrapper adds ---------------------------------------------------------------
+
+    @property
+    def governor(self) -> Governor:
+        """The decision object behind this client (shared with nothing else)."""
+        return self._governor
 
     @property
     def catalog(self) -> Catalog:
@@ -242,15 +205,18 @@ class LifecycleClient(_ClientBase):
             return None
         return retry
 
-    def _restart_quiet(
+    def _restart_reused(
         self,
-        quiet: Quiet,
+        decision: Decision,
+        sent: Mapping[str, Any],
         kwargs: dict[str, Any],
         now: float,
+        adapted: tuple[str, ...],
         response: MutableMapping[str, Any],
         error: EventStreamError,
     ) -> tuple[Any, Sink | None, Head] | None:
-        return self._restart_stream(quiet.plan_for(kwargs, now), response, error)
+        plan = decision.plan_for(sent, kwargs, now, adapted)
+        return self._restart_stream(plan, response, error)
 
     def _restart_stream(
         self, failed: CallPlan, response: MutableMapping[str, Any], error: EventStreamError
@@ -262,7 +228,7 @@ class LifecycleClient(_ClientBase):
         retry = self._reactive(failed, dict(failed.requested_params or failed.params), error)
         if retry is None:
             return None
-        method: Callable[..., Any] = getattr(self._client, _METHODS[failed.operation])
+        method: Callable[..., Any] = getattr(self._client, OPERATIONS[failed.operation].method)
         fresh = method(**retry.params)
         governor.mark(retry, response)
         sink, head = governor.stream_target(retry, fresh)
@@ -273,35 +239,32 @@ def _governed(operation: str, name: str) -> Callable[..., Any]:
     """The governed method ``name`` of :class:`LifecycleClient`.
 
     Written as one function per operation (no inner call) because it runs on every call: a
-    reused pass-through decision is checked and the call made here; anything else goes to
-    ``_decide_and_call``.
+    reused decision (:meth:`Governor.reuse`) is applied and the call made here; anything else
+    goes to ``_decide_and_call``.
     """
     streaming = operation in STREAM_KEYS
 
     def governed(self: LifecycleClient, **kwargs: Any) -> Any:
         method: Callable[..., Any] = getattr(self._client, name)
-        governor = self._governor
         model = kwargs.get("modelId")
         if type(model) is str:
-            quiet = governor._quiet.get((operation, model, self._region))
-            if quiet is not None:
-                catalog = governor.catalog
-                now = catalog._ts()
-                if (
-                    now < quiet.until_ts
-                    and quiet.generation == catalog.generation
-                    and quiet.config == governor._config
-                ):
-                    try:
-                        response = method(**kwargs)
-                    except ClientError as exc:
-                        # Bedrock may know better (an end of life the catalog did not).
-                        return self._after_error(method, quiet.plan_for(kwargs, now), kwargs, exc)
-                    restart = None
-                    if streaming:
-                        restart = partial(self._restart_quiet, quiet, kwargs, now, response)
-                    quiet.finish(response, now, restart)
-                    return response
+            reused = self._governor.reuse(operation, model, self._region)
+            if reused is not None:
+                decision, now = reused
+                sent, adapted = decision.prepare(kwargs)
+                try:
+                    response = method(**sent)
+                except ClientError as exc:
+                    # Bedrock may know better (an end of life the catalog did not).
+                    plan = decision.plan_for(sent, kwargs, now, adapted)
+                    return self._after_error(method, plan, kwargs, exc)
+                restart = None
+                if streaming:
+                    restart = partial(
+                        self._restart_reused, decision, sent, kwargs, now, adapted, response
+                    )
+                decision.finish(response, now, restart, adapted)
+                return response
         return self._decide_and_call(operation, method, kwargs)
 
     governed.__name__ = name
@@ -314,9 +277,9 @@ def _governed(operation: str, name: str) -> Callable[..., Any]:
     return governed
 
 
-for _operation, _name in _METHODS.items():
-    setattr(LifecycleClient, _name, _governed(_operation, _name))
-del _operation, _name
+for _operation in OPERATIONS.values():
+    setattr(LifecycleClient, _operation.method, _governed(_operation.name, _operation.method))
+del _operation
 
 
 def wrap(

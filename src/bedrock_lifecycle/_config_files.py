@@ -64,7 +64,7 @@ def load_mapping_file(path: str | os.PathLike[str], *, what: str) -> dict[str, A
             f"not {_json_type_name(data)}",
             source=source,
         )
-    logger.debug("read %s", what, extra={"bedrock_lifecycle.file": source})
+    logger.debug("bedrock_lifecycle.file_read: %s", what, extra={"bedrock_lifecycle.file": source})
     return data
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from ._errors import ConfigurationError
 from ._ids import parse_model_id
+from ._operations import OPERATIONS
 
 __all__ = [
     "PARAMETERS",
@@ -69,8 +70,6 @@ _BODY_KEYS = {
     "topK": "top_k",
     "maxTokens": "max_tokens",
 }
-_CONVERSE_OPERATIONS = frozenset({"Converse", "ConverseStream"})
-_BODY_OPERATIONS = frozenset({"InvokeModel", "InvokeModelWithResponseStream"})
 _FILE_KEYS = frozenset({"refuses", "refuses_together", "max_tokens", "refuses_fields", "source"})
 
 
@@ -266,6 +265,17 @@ def _longest_match(
     return best
 
 
+class _Learned:
+    """The learned table books made from one another share, with its lock and version."""
+
+    __slots__ = ("lock", "table", "version")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.table: dict[str, ModelConstraints] = {}
+        self.version = 0
+
+
 class ConstraintBook:
     """Finds a model's constraints: given entries over the bundled table, plus learned ones.
 
@@ -281,13 +291,16 @@ class ConstraintBook:
         entries: Mapping[str, ModelConstraints | Mapping[str, Any]] | None = None,
         *,
         bundled: bool = True,
-        _learned: dict[str, ModelConstraints] | None = None,
-        _lock: threading.Lock | None = None,
+        _learned: _Learned | None = None,
     ) -> None:
         self._entries = tuple(check_constraint_entries(entries or {}).items())
         self._bundled = _bundled_entries() if bundled else ()
-        self._learned: dict[str, ModelConstraints] = {} if _learned is None else _learned
-        self._lock = threading.Lock() if _lock is None else _lock
+        self._learned = _Learned() if _learned is None else _learned
+
+    @property
+    def version(self) -> int:
+        """Changes whenever something is learned or forgotten (cached lookups compare it)."""
+        return self._learned.version
 
     @classmethod
     def default(cls) -> ConstraintBook:
@@ -302,7 +315,6 @@ class ConstraintBook:
             {**dict(self._entries), **entries},
             bundled=bool(self._bundled),
             _learned=self._learned,
-            _lock=self._lock,
         )
 
     def for_model(self, model_id: str) -> ModelConstraints:
@@ -316,32 +328,36 @@ class ConstraintBook:
             found = given[1]
         elif bundled is not None:
             found = bundled[1]
-        learned = self._learned.get(base or model_id)
+        learned = self._learned.table.get(base or model_id)
         return found if learned is None else found.merged(learned)
 
     def learn(self, model_id: str, constraints: ModelConstraints) -> bool:
         """Remember a refusal Bedrock answered for ``model_id``; ``True`` when it is new."""
         base = parse_model_id(model_id).base_id or model_id
-        with self._lock:
-            known = self._learned.get(base, NO_CONSTRAINTS)
+        learned = self._learned
+        with learned.lock:
+            known = learned.table.get(base, NO_CONSTRAINTS)
             merged = known.merged(constraints)
             if merged == known:
                 return False
-            self._learned[base] = merged
+            learned.table[base] = merged
+            learned.version += 1
             return True
 
     def learned(self) -> dict[str, ModelConstraints]:
         """What this process learned, by base model id."""
-        with self._lock:
-            return dict(self._learned)
+        with self._learned.lock:
+            return dict(self._learned.table)
 
     def forget_learned(self) -> None:
         """Drop every learned constraint (for tests, or after a model changed)."""
-        with self._lock:
-            self._learned.clear()
+        learned = self._learned
+        with learned.lock:
+            learned.table.clear()
+            learned.version += 1
 
     def __repr__(self) -> str:
-        return f"ConstraintBook(entries={len(self._entries)}, learned={len(self._learned)})"
+        return f"ConstraintBook(entries={len(self._entries)}, learned={len(self._learned.table)})"
 
 
 _DEFAULT_BOOK = ConstraintBook()
@@ -419,41 +435,59 @@ def _ceiling_reason(value: Any, ceiling: int | None) -> str | None:
     return f"{value} -> {ceiling}, the model's limit" if value > ceiling else None
 
 
+_SECTIONS = ("inferenceConfig", "additionalModelRequestFields")
+_decode_json = json.JSONDecoder().decode
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@lru_cache(maxsize=1024)
+def _change(path: str, action: str, reason: str) -> Adaptation:
+    """One :class:`Adaptation`, shared: the same few changes recur on every adapted call."""
+    return Adaptation(path, action, reason)
+
+
 def _adapt_converse(
     params: Mapping[str, Any], constraints: ModelConstraints
 ) -> tuple[dict[str, Any], list[Adaptation]]:
-    edited: dict[str, dict[str, Any]] = {}
-
-    def section(name: str) -> Mapping[str, Any]:
-        if name in edited:
-            return edited[name]
-        value = params.get(name)
-        return value if isinstance(value, Mapping) else {}
-
-    def edit(name: str) -> dict[str, Any]:
-        if name not in edited:
-            edited[name] = dict(section(name))
-        return edited[name]
-
-    def present(name: str) -> bool:
-        return any(key in section(where) for where, key in _CONVERSE_PATHS[name])
-
+    # Runs on every adapted fallback call: plain loops over the few places a parameter sits.
+    given: dict[str, Mapping[str, Any]] = {}
+    for where in _SECTIONS:
+        value = params.get(where)
+        if value and (type(value) is dict or isinstance(value, Mapping)):
+            given[where] = value
     changes: list[Adaptation] = []
-    for name, reason in _refusals(constraints, present).items():
-        for where, key in _CONVERSE_PATHS[name]:
-            if key in section(where):
-                del edit(where)[key]
-                changes.append(Adaptation(f"{where}.{key}", "dropped", reason))
-    for key in sorted(constraints.refuses_fields & set(section("additionalModelRequestFields"))):
-        del edit("additionalModelRequestFields")[key]
-        changes.append(
-            Adaptation(f"additionalModelRequestFields.{key}", "dropped", "refused by the model")
-        )
-    for where, key in _CONVERSE_PATHS["maxTokens"]:
-        clamp = _ceiling_reason(section(where).get(key), constraints.max_tokens)
-        if clamp is not None:
-            edit(where)[key] = constraints.max_tokens
-            changes.append(Adaptation(f"{where}.{key}", "clamped", clamp))
+    if not given:
+        return dict(params), changes
+    found: dict[str, list[tuple[str, str]]] = {}
+    for name, places in _CONVERSE_PATHS.items():
+        for where, key in places:
+            section = given.get(where)
+            if section is not None and key in section:
+                found.setdefault(name, []).append((where, key))
+    edited: dict[str, dict[str, Any]] = {}
+    for name, reason in _refusals(constraints, found.__contains__).items():
+        for where, key in found[name]:
+            if where not in edited:
+                edited[where] = dict(given[where])
+            del edited[where][key]
+            changes.append(_change(f"{where}.{key}", "dropped", reason))
+    extra = given.get("additionalModelRequestFields")
+    if extra is not None and constraints.refuses_fields:
+        where = "additionalModelRequestFields"
+        for key in sorted(constraints.refuses_fields.intersection(extra)):
+            if where not in edited:
+                edited[where] = dict(extra)
+            del edited[where][key]
+            changes.append(_change(f"{where}.{key}", "dropped", "refused by the model"))
+    ceiling = constraints.max_tokens
+    if ceiling is not None:
+        for where, key in found.get("maxTokens", ()):
+            clamp = _ceiling_reason(given[where][key], ceiling)
+            if clamp is not None:
+                if where not in edited:
+                    edited[where] = dict(given[where])
+                edited[where][key] = ceiling
+                changes.append(_change(f"{where}.{key}", "clamped", clamp))
     adapted = dict(params)
     for where, value in edited.items():
         if value:
@@ -471,16 +505,28 @@ def _adapt_body(
     for name, reason in _refusals(constraints, lambda n: _BODY_KEYS[n] in body).items():
         key = _BODY_KEYS[name]
         del adapted[key]
-        changes.append(Adaptation(f"{prefix}{key}", "dropped", reason))
+        changes.append(_change(f"{prefix}{key}", "dropped", reason))
     for key in sorted(constraints.refuses_fields & set(body)):
         if key in adapted:
             del adapted[key]
-            changes.append(Adaptation(f"{prefix}{key}", "dropped", "refused by the model"))
+            changes.append(_change(f"{prefix}{key}", "dropped", "refused by the model"))
     clamp = _ceiling_reason(body.get("max_tokens"), constraints.max_tokens)
     if clamp is not None:
         adapted["max_tokens"] = constraints.max_tokens
-        changes.append(Adaptation(f"{prefix}max_tokens", "clamped", clamp))
+        changes.append(_change(f"{prefix}max_tokens", "clamped", clamp))
     return adapted, changes
+
+
+@lru_cache(maxsize=256)
+def _body_markers(constraints: ModelConstraints) -> tuple[bytes, ...]:
+    """The quoted keys whose presence in a raw body may call for a change."""
+    names = set(constraints.refuses)
+    for pair in constraints.refuses_together:
+        names.update(pair)
+    if constraints.max_tokens is not None:
+        names.add("maxTokens")
+    keys = {_BODY_KEYS[name] for name in names} | set(constraints.refuses_fields)
+    return tuple(f'"{key}"'.encode() for key in sorted(keys))
 
 
 def _read_body(body: Any) -> bytes | None:
@@ -502,26 +548,27 @@ def adapt_request(
     not a JSON object (or a file object) is left alone. StartAsyncInvoke: ``modelInput``.
     Returns ``params`` itself, unchanged, when nothing needs to change.
     """
-    if constraints.empty:
+    facts = OPERATIONS.get(operation)
+    if constraints.empty or facts is None:
         return params, ()
-    if operation in _CONVERSE_OPERATIONS:
+    if facts.request == "converse":
         adapted, changes = _adapt_converse(params, constraints)
         return (adapted, tuple(changes)) if changes else (params, ())
-    if operation in _BODY_OPERATIONS:
+    if facts.request == "body":
         raw = _read_body(params.get("body"))
-        if raw is None:
-            return params, ()
+        if raw is None or not any(marker in raw for marker in _body_markers(constraints)):
+            return params, ()  # not a body we can read, or none of the keys in question
         try:
-            body = json.loads(raw)
-        except ValueError:
+            body = _decode_json(raw.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError included
             return params, ()
         if not isinstance(body, dict):
             return params, ()
         new_body, changes = _adapt_body(body, constraints, "body.")
         if not changes:
             return params, ()
-        return {**params, "body": json.dumps(new_body).encode("utf-8")}, tuple(changes)
-    if operation == "StartAsyncInvoke":
+        return {**params, "body": _encode_json(new_body).encode("utf-8")}, tuple(changes)
+    if facts.request == "model_input":
         model_input = params.get("modelInput")
         if not isinstance(model_input, Mapping):
             return params, ()
@@ -529,4 +576,4 @@ def adapt_request(
         if not changes:
             return params, ()
         return {**params, "modelInput": new_input}, tuple(changes)
-    return params, ()
+    return params, ()  # CountTokens: counting is not affected by sampling parameters

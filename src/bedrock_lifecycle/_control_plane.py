@@ -131,9 +131,9 @@ def fetch_region(client: Any, region: str, fetched_at: datetime) -> ControlPlane
             logger.debug(
                 "bedrock_lifecycle.detail_failed",
                 extra={
-                    "bl_model_id": model_id,
-                    "bl_region": region,
-                    "bl_error": type(exc).__name__,
+                    "bedrock_lifecycle.model_id": model_id,
+                    "bedrock_lifecycle.region": region,
+                    "bedrock_lifecycle.error": type(exc).__name__,
                 },
             )
             continue

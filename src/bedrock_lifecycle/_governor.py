@@ -10,16 +10,19 @@ parameters into a :class:`CallPlan` (:meth:`Governor.plan`), then finishes a res
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import warnings
 from collections.abc import Callable, Mapping, MutableMapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from types import FrameType
-from typing import Any, NamedTuple
+from typing import Any
 
+from . import _wording as wording
 from ._catalog import Catalog
-from ._constraints import Adaptation, ConstraintBook, adapt_request, constraint_from_refusal
+from ._constraints import Adaptation, ConstraintBook, constraint_from_refusal
+from ._decision import Decision, Rewrite
 from ._errors import (
     ExtendedAccessError,
     ExtendedAccessWarning,
@@ -35,6 +38,8 @@ from ._errors import (
 )
 from ._ids import parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, State
+from ._operations import GOVERNED_OPERATIONS, OPERATIONS, STREAM_KEYS
+from ._plan import CallPlan
 from ._policy import Action, Policy
 from ._pricing import PriceBook
 from ._streams import Head, LiveStream, Restart, Sink
@@ -42,49 +47,26 @@ from ._succession import Succession, walk_successors
 from ._usage import (
     RecordTemplate,
     Usage,
-    converse_figures,
     figures_of,
-    invoke_header_figures,
     settle,
     usage_from_converse,
     usage_from_invoke_headers,
 )
-from .ledger import Ledger
+from .ledger import Ledger, MemoryLedger, PendingLedger, PendingSink
 
 __all__ = [
-    "GOVERNED_OPERATIONS",
-    "STREAM_KEYS",
-    "CallPlan",
     "Governor",
-    "Quiet",
     "lifecycle_error_kind",
     "lifecycle_metadata",
+    "make_governor",
 ]
 
 logger = logging.getLogger("bedrock_lifecycle")
 
-GOVERNED_OPERATIONS = frozenset(
-    {
-        "Converse",
-        "ConverseStream",
-        "InvokeModel",
-        "InvokeModelWithResponseStream",
-        "CountTokens",
-        "StartAsyncInvoke",
-    }
-)
-#: Operations whose request body is written for one provider's format.
-_BODY_OPERATIONS = frozenset({"InvokeModel", "InvokeModelWithResponseStream", "StartAsyncInvoke"})
-#: Operations that are billed per token (and so are recorded in the ledger).
-_RECORDED_OPERATIONS = frozenset(
-    {"Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream"}
-)
-_IDLE_CUTOFF_DAYS = 15
-#: Pass-through decisions kept for reuse (per operation, model id and region).
-_QUIET_CACHE_SIZE = 1024
+#: Decisions kept for reuse (per operation, model id and region).
+_DECISION_CACHE_SIZE = 1024
 #: Governor attributes whose replacement makes every reused decision stale.
 _CONFIG_ATTRIBUTES = frozenset({"catalog", "policy", "ledger", "prices"})
-_NO_HEAD: Head = (None, None, None)
 
 _EOL_TEXT = "reached the end of its life"
 _IDLE_TEXT = ("marked by provider as Legacy", "not been actively using")
@@ -92,51 +74,6 @@ _VALIDATION_LIFECYCLE_TEXT = ("Operation not allowed", "The provided model ident
 
 #: Modules whose frames are skipped when pointing a warning at the user's call site.
 _INTERNAL_PREFIXES = ("bedrock_lifecycle", "botocore", "boto3")
-
-
-STREAM_KEYS = {"ConverseStream": "stream", "InvokeModelWithResponseStream": "body"}
-"""Where each streaming operation's event stream sits in the response."""
-
-
-class CallPlan(NamedTuple):
-    """What the governor decided for one call."""
-
-    operation: str
-    region: str | None
-    requested_model_id: str
-    invoked_model_id: str
-    requested_base: str | None
-    invoked_base: str | None
-    state: State
-    """State of the requested model."""
-    invoked_state: State
-    """State of the model actually called (the successor after a fallback)."""
-    eol_at: datetime | None
-    fallback: bool
-    params: Mapping[str, Any]
-    """The parameters to send: the caller's own mapping, or a new dict after a rewrite."""
-    at: datetime | None = None
-    """When the call was decided (the catalog's clock): the usage record's timestamp."""
-    requested_params: Mapping[str, Any] | None = None
-    """The caller's parameters as given (a reactive fallback plans again from them)."""
-    adapted: tuple[str, ...] = ()
-    """Dotted paths of the request changed for the model called (see ``Policy.adapt_requests``)."""
-
-    @property
-    def extended_access(self) -> bool:
-        """Whether the model actually called is in public extended access."""
-        return self.invoked_state is State.EXTENDED_ACCESS
-
-    def metadata(self) -> dict[str, Any]:
-        """The ``ResponseMetadata["BedrockLifecycle"]`` block."""
-        return {
-            "requestedModelId": self.requested_model_id,
-            "invokedModelId": self.invoked_model_id,
-            "state": self.state.value,
-            "eolAt": self.eol_at.date().isoformat() if self.eol_at else None,
-            "fallback": self.fallback,
-            "adapted": list(self.adapted),
-        }
 
 
 def lifecycle_metadata(response: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -190,10 +127,6 @@ def _stacklevel() -> int:
     return 1
 
 
-def _day(value: datetime | None) -> str:
-    return value.date().isoformat() if value else "unknown"
-
-
 class Governor:
     """Catalog + policy + ledger + prices: decides and records governed calls. Thread-safe."""
 
@@ -214,7 +147,7 @@ class Governor:
         self.prices = prices
         self._exception_classes: dict[tuple[type[Exception], type[Exception]], type[Exception]] = {}
         self._lock = threading.Lock()
-        self._quiet: dict[tuple[str, str, str | None], Quiet] = {}
+        self._decisions: dict[tuple[str, str, str | None], Decision] = {}
         self._book: tuple[Policy, ConstraintBook] | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -245,18 +178,10 @@ class Governor:
         if operation not in GOVERNED_OPERATIONS or not isinstance(requested, str):
             return None
         catalog = self.catalog
-        now = catalog._now()
+        now = catalog.now()
         key = (operation, requested, region)
-        quiet = self._quiet.get(key)
-        if (
-            quiet is not None
-            and now.timestamp() < quiet.until_ts
-            and quiet.generation == catalog.generation
-            and quiet.config == self._config
-        ):
-            # Nothing to say about this model until `until`: reuse the decision.
-            return quiet.plan._replace(params=params, requested_params=params, at=now)
         generation = catalog.generation  # read before the data the decision is made from
+        config = self._config
         entry, base, withdrawn = catalog.resolve(requested, region)
         state = entry.state(now)
         effective = State.EOL if withdrawn else state
@@ -277,11 +202,12 @@ class Governor:
             requested_params=params,
         )
         if action is Action.IGNORE:
-            self._remember_quiet(key, plan, entry, now, generation)
+            self._keep(key, plan, entry, now, generation, config, (entry,))
             return plan
         if action is Action.WARN:
             self._warn_state(entry, state, region, now)
             self._idle_guard(entry, state, region, now)
+            self._keep(key, plan, entry, now, generation, config, (entry,), idle=True)
             return plan
         if action is Action.ERROR:
             raise self._refusal(plan, entry, withdrawn, exceptions, successor=None)
@@ -301,51 +227,113 @@ class Governor:
             # works, so warn (saying there is no successor) rather than break the call.
             self._warn_state(entry, state, region, now)
             self._idle_guard(entry, state, region, now)
+            looked_at = (entry, *(c.entry for c in walk.candidates))
+            self._keep(key, plan, entry, now, generation, config, looked_at, idle=True)
             return plan
         if target.state in (State.LEGACY, State.EXTENDED_ACCESS):
             # The successor itself is ageing: say so once, with its own dates.
             self._warn_state(target.entry, target.state, region, now)
-        return self._rewrite(
-            plan, entry, target.model_id, target.base_id, target.entry, now, exceptions
+        rendered = render_successor(parse_model_id(requested), target.model_id)
+        rewrite = Rewrite(
+            operation,
+            rendered,
+            target.base_id or rendered,
+            self._translator(plan, target.base_id or target.model_id, exceptions),
+            self.constraints() if self.policy.adapt_requests else None,
         )
+        sent, changes = rewrite.apply(params)
+        new_plan = plan._replace(
+            invoked_model_id=rendered,
+            invoked_base=target.base_id,
+            invoked_state=target.state,
+            fallback=True,
+            params=sent,
+            adapted=tuple(change.path for change in changes),
+        )
+        self._warn_fallback(new_plan, entry, changes)
+        if operation != "CountTokens":  # its body shape (and so its translation) varies by call
+            looked_at = (entry, *(c.entry for c in walk.candidates))
+            self._keep(key, new_plan, entry, now, generation, config, looked_at, rewrite=rewrite)
+        return new_plan
 
-    def _remember_quiet(
+    def reuse(
+        self, operation: str, model_id: str, region: str | None
+    ) -> tuple[Decision, float] | None:
+        """The decision kept for this call, if it still holds, and the time (POSIX seconds).
+
+        The one validity check of a reused decision, for both faces: see :class:`Decision`.
+        """
+        decision = self._decisions.get((operation, model_id, region))
+        if decision is None:
+            return None
+        catalog = self.catalog
+        now = catalog.timestamp()
+        if decision.valid(now, catalog.generation, self._config):
+            return decision, now
+        return None
+
+    def _keep(
         self,
         key: tuple[str, str, str | None],
         plan: CallPlan,
         entry: ModelLifecycle,
         now: datetime,
         generation: int,
+        config: int,
+        looked_at: tuple[ModelLifecycle, ...],
+        *,
+        idle: bool = False,
+        rewrite: Rewrite | None = None,
     ) -> None:
-        """Keep a pass-through decision until the model's next transition or a catalog change.
+        """Keep a decision for reuse until anything it was made from may have changed.
 
-        The decision for an Active (or unknown) model cannot change before its next dated
-        transition, before the catalog's data changes (its ``generation``), before the
-        region's data goes stale (the next lookup must run to trigger the refresh), or before
-        the governor's catalog, policy, ledger or prices are replaced.
+        That is the next dated transition of every model it looked at, the end of the region's
+        freshness (the next lookup must run to trigger a refresh), and for a warned Legacy model
+        the first moment the idle guard could warn (the last use plus ``idle_warning_days``).
+        A catalog change (``generation``) or a replaced catalog, policy, ledger or prices
+        (``config``) ends it too. Decisions that warn on every call are not kept.
         """
+        quiet = plan.state is State.ACTIVE or plan.state is State.UNKNOWN
+        if not quiet and not self.policy.warn_once:
+            return
         until = self.catalog.fresh_until(plan.region)
         if until is None:
             return
-        upcoming = entry.next_transition(now)
-        if upcoming is not None and upcoming[1] < until:
-            until = upcoming[1]
-        if len(self._quiet) >= _QUIET_CACHE_SIZE:
-            self._quiet.clear()
+        for looked in looked_at:
+            upcoming = looked.next_transition(now)
+            if upcoming is not None and upcoming[1] < until:
+                until = upcoming[1]
+        days = self.policy.idle_warning_days
+        if idle and days and plan.state in (State.LEGACY, State.EXTENDED_ACCESS):
+            last = self.catalog.last_used(entry.model_id, plan.region) or now
+            until = min(until, last + timedelta(days=days))
+        if until <= now:
+            return
+        if len(self._decisions) >= _DECISION_CACHE_SIZE:
+            self._decisions.clear()
         # The generation read before the lookup: if the data changed meanwhile, the entry is
         # already stale and the next call decides afresh.
-        self._quiet[key] = Quiet(self, plan, until, generation)
+        sink = self.pending_sink() if OPERATIONS[plan.operation].recorded else None
+        self._decisions[key] = Decision(
+            plan,
+            until,
+            generation,
+            config,
+            catalog=self.catalog,
+            entry=entry,
+            sink=sink,
+            template=self.template(plan) if sink is not None else None,
+            announce=self._warn_fallback,
+            rewrite=rewrite,
+        )
 
-    def _sink(self) -> Callable[[list[Any]], None] | None:
+    def pending_sink(self) -> PendingSink | None:
         """Where pending usage records go (see :class:`RecordTemplate`), or ``None``."""
         ledger = self.ledger
         if ledger is None:
             return None
-        fast: Callable[[], Callable[[list[Any]], None]] | None = getattr(
-            ledger, "_pending_sink", None
-        )
-        if fast is not None:
-            return fast()
+        if isinstance(ledger, PendingLedger):
+            return ledger.pending_sink()
         record = ledger.record
 
         def build_and_record(pending: list[Any]) -> None:
@@ -376,69 +364,22 @@ class Governor:
             self._book = cached
         return cached[1]
 
-    def _rewrite(
-        self,
-        plan: CallPlan,
-        entry: ModelLifecycle,
-        successor: str,
-        successor_base: str | None,
-        successor_entry: ModelLifecycle,
-        now: datetime,
-        exceptions: Any,
-    ) -> CallPlan:
-        rendered = render_successor(parse_model_id(plan.requested_model_id), successor)
-        rewritten = dict(plan.params)
-        rewritten["modelId"] = rendered
-        if plan.operation in _BODY_OPERATIONS or _counts_invoke_body(plan):
-            self._translate_body(plan, rewritten, successor_base or successor, exceptions)
-        params: Mapping[str, Any] = rewritten
-        changes: tuple[Adaptation, ...] = ()
-        if self.policy.adapt_requests:
-            limits = self.constraints().for_model(successor_base or rendered)
-            params, changes = adapt_request(plan.operation, rewritten, limits)
-        new_plan = CallPlan(
-            operation=plan.operation,
-            region=plan.region,
-            requested_model_id=plan.requested_model_id,
-            invoked_model_id=rendered,
-            requested_base=plan.requested_base,
-            invoked_base=successor_base,
-            state=plan.state,
-            invoked_state=successor_entry.state(now),
-            eol_at=plan.eol_at,
-            fallback=True,
-            params=params,
-            at=plan.at,
-            requested_params=plan.requested_params,
-            adapted=tuple(change.path for change in changes),
-        )
-        self._warn_fallback(new_plan, entry, changes)
-        return new_plan
+    def _translator(
+        self, plan: CallPlan, target_base: str, exceptions: Any
+    ) -> Callable[[bytes], bytes] | None:
+        """The body translator a fallback to ``target_base`` needs (``None``: none needed).
 
-    def _translate_body(
-        self, plan: CallPlan, params: dict[str, Any], target_base: str, exceptions: Any
-    ) -> None:
+        Raises :class:`IncompatibleSuccessorError` when the request is written in a provider's
+        own format the successor does not read and no translator is registered.
+        """
+        if not (OPERATIONS[plan.operation].provider_body or _counts_invoke_body(plan)):
+            return None
         source_base = plan.requested_base or plan.requested_model_id
         translator = self.policy.translator_for(source_base, target_base)
-        if translator is not None:
-            if plan.operation == "CountTokens":
-                inner = dict(params["input"]["invokeModel"])
-                inner["body"] = translator(_body_bytes(inner.get("body")))
-                params["input"] = {**params["input"], "invokeModel": inner}
-            elif "body" in params:
-                params["body"] = translator(_body_bytes(params["body"]))
-            return
-        if self.policy.compatible_bodies(source_base, target_base):
-            return
-        from ._policy import body_family
-
-        message = (
-            f"cannot fall back from {plan.requested_model_id} to {target_base} with "
-            f"{plan.operation}: the request body is written for the "
-            f"{body_family(source_base)} format and {target_base} reads "
-            f"{body_family(target_base)}. Register a body translator for the pair "
-            "(Policy(translators=...)) or call Converse, whose request shape is the same for "
-            "every model."
+        if translator is not None or self.policy.compatible_bodies(source_base, target_base):
+            return translator
+        message = wording.incompatible_body(
+            plan.requested_model_id, target_base, plan.operation, source_base
         )
         raise self._error(
             IncompatibleSuccessorError,
@@ -459,59 +400,27 @@ class Governor:
         successor: str | None,
         walk: Succession | None = None,
     ) -> ModelUnavailableError:
-        region = plan.region or "its region"
-        model = plan.requested_model_id
+        policy = self.policy
+        model, region = plan.requested_model_id, plan.region
         effective = State.EOL if withdrawn else plan.state
         if effective is State.EOL:
-            action = self.policy.action_for(State.EOL)
-            reason = (
-                f"Bedrock withdrew this account's access to Legacy model {model} in {region}"
-                if withdrawn == "idle"
-                else f"{model} reached end of life in {region} on {_day(entry.eol_at)}"
-            )
-            if action is Action.FALLBACK:
+            reason = wording.past_end_of_life(model, region, entry, idle=withdrawn == "idle")
+            if policy.action_for(State.EOL) is Action.FALLBACK:
                 refused = walk.refused if walk is not None else ()
-                hint = f"Policy(successors={{{(plan.requested_base or model)!r}: '<model id>'}})"
-                if refused:
-                    text = (
-                        f"{reason} and no successor can take the call: "
-                        + "; ".join(str(candidate) for candidate in refused)
-                        + f". Configure a live one: {hint}."
-                    )
-                else:
-                    text = (
-                        f"{reason} and no successor is configured or recommended. Add one: {hint}."
-                    )
+                text = wording.no_successor(
+                    reason, plan.requested_base or model, (str(c) for c in refused)
+                )
                 error = self._error(NoSuccessorError, text, plan, exceptions, successor=successor)
                 if isinstance(error, NoSuccessorError):
                     error.candidates = tuple((c.model_id, c.refused or "") for c in refused)
                 return error
-            return self._error(
-                ModelEndOfLifeError,
-                f"{reason}; on_eol='error' stopped the call before it was sent."
-                + self._advice(entry),
-                plan,
-                exceptions,
-                successor=successor,
-            )
+            text = wording.eol_refused(reason, entry, policy)
+            return self._error(ModelEndOfLifeError, text, plan, exceptions, successor=successor)
         if effective is State.EXTENDED_ACCESS:
-            return self._error(
-                ExtendedAccessError,
-                f"{model} is in public extended access in {region} (end of life "
-                f"{_day(entry.eol_at)}); on_extended_access='error' stopped the call."
-                + self._advice(entry),
-                plan,
-                exceptions,
-                successor=successor,
-            )
-        return self._error(
-            LegacyModelError,
-            f"{model} is Legacy in {region} (end of life {_day(entry.eol_at)}); "
-            "on_legacy='error' stopped the call." + self._advice(entry),
-            plan,
-            exceptions,
-            successor=successor,
-        )
+            text = wording.extended_access_refused(model, region, entry, policy)
+            return self._error(ExtendedAccessError, text, plan, exceptions, successor=successor)
+        text = wording.legacy_refused(model, region, entry, policy)
+        return self._error(LegacyModelError, text, plan, exceptions, successor=successor)
 
     def _error(
         self,
@@ -549,14 +458,6 @@ class Governor:
                 self._exception_classes[key] = combined
         return combined  # type: ignore[return-value]
 
-    def _advice(self, entry: ModelLifecycle) -> str:
-        target = self.policy.successor_for(entry.model_id, entry.model_id)
-        if target:
-            return f" Move to {target} (configured successor)."
-        if entry.recommended:
-            return f" Move to {entry.recommended[0]} (AWS's recommendation)."
-        return ""
-
     def _warn(self, category: type[LifecycleWarning], message: str, key: tuple[Any, ...]) -> None:
         if self.policy.warn_once and not self.catalog.first_time(*key):
             return
@@ -564,7 +465,7 @@ class Governor:
             "bedrock_lifecycle.%s: %s",
             category.__name__,
             message,
-            extra={"bl_warning": category.__name__},
+            extra={"bedrock_lifecycle.warning": category.__name__},
         )
         warnings.warn(message, category, stacklevel=_stacklevel())
 
@@ -575,31 +476,13 @@ class Governor:
         region: str | None,
         now: datetime,
     ) -> None:
-        if state not in (State.LEGACY, State.EXTENDED_ACCESS):
-            return
-        days = entry.days_until_eol(now)
-        when = (
-            f"end of life on {_day(entry.eol_at)} ({days} days left)"
-            if entry.eol_at is not None
-            else "end-of-life date not announced yet"
-        )
-        where = region or "its region"
         if state is State.EXTENDED_ACCESS:
             category: type[LifecycleWarning] = ExtendedAccessWarning
-            what = (
-                f"is in public extended access in {where} since "
-                f"{_day(entry.extended_access_at)}: it costs more than standard pricing"
-            )
-        else:
+        elif state is State.LEGACY:
             category = LegacyModelWarning
-            extra = (
-                f"; public extended access (higher prices) from {_day(entry.extended_access_at)}"
-                if entry.extended_access_at
-                else ""
-            )
-            what = f"is Legacy in {where} since {_day(entry.legacy_at)}{extra}"
-        advice = self._advice(entry) or " No successor is configured or recommended."
-        message = f"{entry.model_id} {what}; {when}.{advice}"
+        else:
+            return
+        message = wording.state_warning(entry, state, region, now, self.policy)
         self._warn(category, message, ("state", entry.model_id, region, state))
 
     def _idle_guard(
@@ -613,33 +496,23 @@ class Governor:
         idle = now - last
         if idle < timedelta(days=self.policy.idle_warning_days):
             return
-        message = (
-            f"{entry.model_id} is Legacy and was last called in {region or 'its region'} "
-            f"{idle.days} days ago; Bedrock withdraws an account's access to a Legacy model "
-            f"after {_IDLE_CUTOFF_DAYS} days without calls." + self._advice(entry)
-        )
+        message = wording.idle_warning(entry, region, idle, self.policy)
         self._warn(IdleLegacyWarning, message, ("idle", entry.model_id, region, last.date()))
 
     def _warn_fallback(
         self, plan: CallPlan, entry: ModelLifecycle, changes: tuple[Adaptation, ...]
     ) -> None:
-        why = {
-            State.EOL: f"reached end of life on {_day(entry.eol_at)}",
-            State.EXTENDED_ACCESS: "is in public extended access",
-            State.LEGACY: "is Legacy",
-        }.get(plan.state, "was refused by Bedrock")
-        if plan.requested_base and self.catalog.withdrawn(plan.requested_base, plan.region):
-            why = "was refused by Bedrock (lifecycle error)"
-        message = (
-            f"{plan.requested_model_id} {why} in {plan.region or 'its region'}; "
-            f"{plan.operation} sent to {plan.invoked_model_id} instead."
+        withdrawn = bool(
+            plan.requested_base and self.catalog.withdrawn(plan.requested_base, plan.region)
         )
-        if changes:
-            message += (
-                f" The request was adapted to what {plan.invoked_model_id} accepts: "
-                + ", ".join(str(change) for change in changes)
-                + "."
-            )
+        message = wording.fallback_warning(
+            plan.requested_model_id,
+            plan.invoked_model_id,
+            plan.operation,
+            plan.region,
+            wording.fallback_reason(plan.state, entry, withdrawn),
+            changes,
+        )
         # One warning per distinct adaptation: a call changed in a new way is named again.
         self._warn(
             FallbackWarning,
@@ -660,12 +533,15 @@ class Governor:
                 plan.invoked_model_id,
                 plan.region,
                 kind,
-                extra={"bl_model_id": plan.invoked_model_id, "bl_kind": kind},
+                extra={
+                    "bedrock_lifecycle.model_id": plan.invoked_model_id,
+                    "bedrock_lifecycle.kind": kind,
+                },
             )
         return kind
 
     def learn_refusal(self, plan: CallPlan, code: str | None, message: str | None) -> bool:
-        """Remember what a successor refused; ``True`` when a new constraint was learned.
+        """Remember what a successor refused; ``True`` when the refusal names a constraint.
 
         Only for a fallback with request adaptation on: a ``ValidationException`` that names a
         parameter (refused alone or with another, or a ``maxTokens`` ceiling) becomes a
@@ -680,13 +556,14 @@ class Governor:
             return False
         target = plan.invoked_base or plan.invoked_model_id
         if not self.constraints().learn(target, learned):
-            return False
+            return True  # known already (another call learned it first): adapt and retry
         logger.warning(
-            "bedrock_lifecycle.constraint_learned: %s refused a fallback request (%s); "
-            "later requests to it are adapted",
-            plan.invoked_model_id,
-            learned.describe(),
-            extra={"bl_model_id": plan.invoked_model_id, "bl_constraint": learned.describe()},
+            "%s",
+            wording.constraint_learned(plan.invoked_model_id, learned.describe()),
+            extra={
+                "bedrock_lifecycle.model_id": plan.invoked_model_id,
+                "bedrock_lifecycle.constraint": learned.describe(),
+            },
         )
         return True
 
@@ -731,7 +608,7 @@ class Governor:
         self, plan: CallPlan, response: Mapping[str, Any]
     ) -> tuple[Sink | None, Head]:
         """Where the usage of a stream planned by ``plan`` goes, and its pending record's head."""
-        sink = self._sink()
+        sink = self.pending_sink()
         if sink is None:
             return None, (None, None, None)
         metadata = response.get("ResponseMetadata")
@@ -740,115 +617,15 @@ class Governor:
 
     def record(self, plan: CallPlan, usage: Usage, response: Mapping[str, Any] | None) -> None:
         """Write one usage record to the ledger; never raises."""
-        if self.ledger is None or plan.operation not in _RECORDED_OPERATIONS:
+        if self.ledger is None or not OPERATIONS[plan.operation].recorded:
             return
         try:
             metadata = response.get("ResponseMetadata") if response else None
             request_id = metadata.get("RequestId") if isinstance(metadata, Mapping) else None
-            sink = self._sink()
+            sink = self.pending_sink()
             if sink is not None:
                 at = plan.at or self.catalog.now()
                 sink(self.template(plan).pending(at, figures_of(usage), request_id))
-        except Exception:  # recording must never break the caller's call
-            logger.exception("bedrock_lifecycle.record_failed")
-
-
-class Quiet:
-    """A pass-through decision (Active or unknown model) kept for reuse, with everything the
-    calls it covers need precomputed: the response metadata block, the last-use key and the
-    usage record template.
-
-    Valid while the catalog's clock, as POSIX seconds, is below ``until_ts`` and the catalog's
-    ``generation`` and the governor's configuration are the ones it was made with (checked by
-    the caller). Times on this path stay floats (``Catalog._ts``): usage records get their
-    datetime when a ledger builds them, and the catalog's last-use time is written at most once
-    a second per decision.
-    """
-
-    __slots__ = (
-        "catalog",
-        "config",
-        "generation",
-        "kind",
-        "metadata",
-        "plan",
-        "sink",
-        "stream_key",
-        "template",
-        "touched",
-        "until_ts",
-        "used_key",
-    )
-
-    def __init__(
-        self, governor: Governor, plan: CallPlan, until: datetime, generation: int
-    ) -> None:
-        catalog = governor.catalog
-        self.catalog = catalog
-        self.plan = plan._replace(params={}, requested_params=None, at=None)
-        self.until_ts = until.timestamp() if until.year < 9999 else float("inf")
-        self.generation = generation
-        self.config: int = governor._config
-        self.metadata = plan.metadata()
-        self.kind = plan.operation
-        self.stream_key = STREAM_KEYS.get(plan.operation)
-        self.used_key = plan.invoked_base
-        self.touched = -1.0  # seconds of the last write of the last-use time (none yet)
-        self.sink: Callable[[list[Any]], None] | None = None
-        self.template: RecordTemplate | None = None
-        if plan.operation in _RECORDED_OPERATIONS:
-            self.sink = governor._sink()
-            if self.sink is not None:
-                self.template = governor.template(plan)
-
-    def plan_for(self, params: Mapping[str, Any], ts: float) -> CallPlan:
-        """The plan of one call this decision covers, made at ``ts``."""
-        at = datetime.fromtimestamp(ts, timezone.utc)
-        return self.plan._replace(params=params, requested_params=params, at=at)
-
-    def _touch(self, base: str, ts: float) -> None:
-        """Note the call for the idle guard (at most once a second: see :meth:`finish`)."""
-        self.catalog.note_success(base, self.plan.region, datetime.fromtimestamp(ts, timezone.utc))
-        self.touched = ts
-
-    def finish(
-        self, response: MutableMapping[str, Any], now: float, restart: Restart | None = None
-    ) -> None:
-        """What :meth:`Governor.finish` does, for a call this decision covers, made at ``now``
-        (POSIX seconds).
-
-        One function on purpose (it runs on every such call): last use, the response metadata
-        block, then the usage record, or for a stream, the stream wrapped in place.
-        """
-        used = self.used_key
-        if used is not None:
-            since = now - self.touched
-            if since >= 1.0 or since < 0.0:  # a second later (or the clock went back)
-                self._touch(used, now)
-        metadata: Any = response.get("ResponseMetadata")
-        plain = type(metadata) is dict
-        if plain or isinstance(metadata, MutableMapping):
-            metadata["BedrockLifecycle"] = self.metadata.copy()
-        sink = self.sink
-        kind = self.kind
-        key = self.stream_key
-        if key is not None:
-            inner = response.get(key)
-            if inner is not None:
-                head: Head = _NO_HEAD
-                if sink is not None:
-                    head = (self.template, now, metadata.get("RequestId") if plain else None)
-                response[key] = LiveStream(inner, kind, sink, head, restart)
-            return
-        if sink is None:
-            return
-        try:
-            if kind == "Converse":
-                figures = converse_figures(response)
-            else:  # InvokeModel
-                figures = invoke_header_figures(metadata.get("HTTPHeaders") if plain else None)
-            request_id = metadata.get("RequestId") if plain else None
-            sink([self.template, now, request_id, *figures])
         except Exception:  # recording must never break the caller's call
             logger.exception("bedrock_lifecycle.record_failed")
 
@@ -860,15 +637,37 @@ def _counts_invoke_body(plan: CallPlan) -> bool:
     return isinstance(shape, Mapping) and "invokeModel" in shape
 
 
-def _body_bytes(body: Any) -> bytes:
-    if isinstance(body, bytes):
-        return body
-    if isinstance(body, bytearray):
-        return bytes(body)
-    if isinstance(body, str):
-        return body.encode("utf-8")
-    read: Callable[[], Any] | None = getattr(body, "read", None)
-    if read is not None:
-        data = read()
-        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    raise TypeError(f"cannot translate a request body of type {type(body).__name__}")
+def _as_prices(prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None) -> PriceBook:
+    if prices is None:
+        return PriceBook.bundled()
+    if isinstance(prices, PriceBook):
+        return prices
+    if isinstance(prices, (str, os.PathLike)):
+        return PriceBook.bundled().with_overrides(PriceBook.from_file(prices))
+    return PriceBook.bundled().with_overrides(prices)
+
+
+def make_governor(
+    *,
+    catalog: Catalog,
+    policy: Policy | None,
+    ledger: Ledger | None,
+    prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None,
+) -> Governor:
+    """The shared decision object behind :func:`wrap` and :func:`install`."""
+    # Checked here, not at the first call: a wrong object would otherwise fail mid-request or,
+    # for a ledger, lose every record quietly.
+    if not isinstance(catalog, Catalog):
+        raise TypeError(f"catalog must be a Catalog, not {type(catalog).__name__}")
+    if policy is not None and not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a Policy, not {type(policy).__name__}")
+    if ledger is not None and not callable(getattr(ledger, "record", None)):
+        raise TypeError(
+            f"ledger must be a ledger sink (an object with record()), not {type(ledger).__name__}"
+        )
+    return Governor(
+        catalog=catalog,
+        policy=policy if policy is not None else Policy(),
+        ledger=ledger if ledger is not None else MemoryLedger(),
+        prices=_as_prices(prices),
+    )

@@ -19,11 +19,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._catalog import Catalog, default_catalog
-from ._client import make_governor
-from ._governor import CallPlan, Governor
+from ._decision import Decision
+from ._governor import Governor, make_governor
+from ._plan import CallPlan
 from ._policy import Policy
 from ._pricing import PriceBook
 from .ledger import Ledger
@@ -40,6 +41,16 @@ _lock = threading.Lock()
 _installed: dict[int, tuple[Any, Governor]] = {}
 
 
+class _Reused(NamedTuple):
+    """A call covered by a reused decision, between the two handlers."""
+
+    decision: Decision
+    now: float
+    sent: Mapping[str, Any]
+    params: Mapping[str, Any]
+    adapted: tuple[str, ...]
+
+
 class _Handlers:
     """The two handlers, bound to one governor."""
 
@@ -49,29 +60,48 @@ class _Handlers:
     def before(
         self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
     ) -> dict[str, Any] | None:
-        plan = self.governor.plan(model.name, params, context.get("client_region"))
-        if plan is None:
-            return None
-        context[_PLAN_KEY] = plan
-        if plan.params is params:
+        operation = model.name
+        region = context.get("client_region")
+        model_id = params.get("modelId")
+        reused = None
+        if type(model_id) is str:
+            reused = self.governor.reuse(operation, model_id, region)
+        if reused is not None:
+            decision, now = reused
+            sent, adapted = decision.prepare(params)
+            context[_PLAN_KEY] = _Reused(decision, now, sent, params, adapted)
+        else:
+            plan = self.governor.plan(operation, params, region)
+            if plan is None:
+                return None
+            context[_PLAN_KEY] = plan
+            sent = plan.params
+        if sent is params:
             return None  # unchanged: botocore keeps its own dict
-        return dict(plan.params)
+        return dict(sent)
 
     def after(
         self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any
     ) -> None:
-        plan: CallPlan | None = context.get(_PLAN_KEY)
-        if plan is None:
+        found: CallPlan | _Reused | None = context.get(_PLAN_KEY)
+        if found is None:
             return
         status = getattr(http_response, "status_code", 200)
-        if status >= 300:
-            error = parsed.get("Error", {}) if isinstance(parsed, Mapping) else {}
-            code, message = error.get("Code"), error.get("Message")
-            if self.governor.observe_failure(plan, code, message) is None:
-                # A successor's refusal of a parameter: the next call adapts before sending.
-                self.governor.learn_refusal(plan, code, message)
-            return
-        self.governor.finish(plan, parsed)
+        if isinstance(found, _Reused):
+            if status < 300:
+                found.decision.finish(parsed, found.now, None, found.adapted)
+                return
+            plan = found.decision.plan_for(found.sent, found.params, found.now, found.adapted)
+        else:
+            plan = found
+            if status < 300:
+                self.governor.finish(plan, parsed)
+                return
+        error = parsed.get("Error", {}) if isinstance(parsed, Mapping) else {}
+        code, message = error.get("Code"), error.get("Message")
+        if self.governor.observe_failure(plan, code, message) is None:
+            # A successor's refusal of a parameter: the next call adapts before sending.
+            self.governor.learn_refusal(plan, code, message)
 
 
 def _session_or_default(session: Any) -> Any:

@@ -351,7 +351,11 @@ class _Bedrock:
     def _ask(self, operation: str, region: str, identifier: str) -> _Answer:
         logger.debug(
             "bedrock_lifecycle.preflight_control_plane",
-            extra={"bl_operation": operation, "bl_region": region, "bl_model_id": identifier},
+            extra={
+                "bedrock_lifecycle.operation": operation,
+                "bedrock_lifecycle.region": region,
+                "bedrock_lifecycle.model_id": identifier,
+            },
         )
         try:
             client = self.client("bedrock", region)
@@ -593,7 +597,7 @@ class _Preflight:
         params, _changes = adapt_request("Converse", params, constraints)
         logger.debug(
             "bedrock_lifecycle.preflight_invoke",
-            extra={"bl_model_id": successor, "bl_region": region},
+            extra={"bedrock_lifecycle.model_id": successor, "bedrock_lifecycle.region": region},
         )
         try:
             response = self.bedrock.client("bedrock-runtime", region).converse(**params)

@@ -254,7 +254,7 @@ def _scan_file(path: str, max_file_bytes: int) -> list[_RawMatch]:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         logger.debug(
-            "scan.skip_unreadable",
+            "bedrock_lifecycle.scan_skip_unreadable",
             extra={"bedrock_lifecycle.path": path, "bedrock_lifecycle.reason": str(exc)},
         )
         return []
@@ -262,7 +262,7 @@ def _scan_file(path: str, max_file_bytes: int) -> list[_RawMatch]:
         size = os.fstat(fd).st_size
         if size > max_file_bytes:
             logger.debug(
-                "scan.skip_large",
+                "bedrock_lifecycle.scan_skip_large",
                 extra={"bedrock_lifecycle.path": path, "bedrock_lifecycle.size": size},
             )
             return []
@@ -277,7 +277,7 @@ def _scan_file(path: str, max_file_bytes: int) -> list[_RawMatch]:
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     except OSError as exc:
         logger.debug(
-            "scan.skip_unreadable",
+            "bedrock_lifecycle.scan_skip_unreadable",
             extra={"bedrock_lifecycle.path": path, "bedrock_lifecycle.reason": str(exc)},
         )
         return []
@@ -307,7 +307,9 @@ def _git_listing(directory: str) -> list[str] | None:
         # A fixed argument list, no shell; the directory is the user's own scan root.
         done = subprocess.run(command, capture_output=True, timeout=_GIT_TIMEOUT_S, check=False)  # noqa: S603
     except (OSError, subprocess.SubprocessError) as exc:
-        logger.debug("scan.git_failed", extra={"bedrock_lifecycle.reason": str(exc)})
+        logger.debug(
+            "bedrock_lifecycle.scan_git_failed", extra={"bedrock_lifecycle.reason": str(exc)}
+        )
         return None
     if done.returncode != 0:
         return None  # not a work tree (or git refused): walk instead
@@ -336,7 +338,10 @@ class _IgnoreRules:
             with open(gitignore, encoding="utf-8", errors="replace") as handle:
                 lines = handle.read().splitlines()
         except OSError as exc:
-            logger.debug("scan.gitignore_unreadable", extra={"bedrock_lifecycle.reason": str(exc)})
+            logger.debug(
+                "bedrock_lifecycle.scan_gitignore_unreadable",
+                extra={"bedrock_lifecycle.reason": str(exc)},
+            )
             return
         spec = self._pathspec.GitIgnoreSpec.from_lines(lines)
         self._specs.append((f"{rel_dir}/" if rel_dir else "", spec))
@@ -372,7 +377,10 @@ def _walk(directory: str, respect_gitignore: bool) -> list[str]:
         try:
             entries = list(os.scandir(abs_dir))
         except OSError as exc:
-            logger.debug("scan.skip_unreadable", extra={"bedrock_lifecycle.reason": str(exc)})
+            logger.debug(
+                "bedrock_lifecycle.scan_skip_unreadable",
+                extra={"bedrock_lifecycle.reason": str(exc)},
+            )
             continue
         if use_rules:
             assert rules is not None
@@ -420,7 +428,9 @@ def _files_under(root: str, respect_gitignore: bool) -> list[str]:
     try:
         mode = os.stat(root).st_mode
     except OSError as exc:
-        logger.debug("scan.skip_missing", extra={"bedrock_lifecycle.reason": str(exc)})
+        logger.debug(
+            "bedrock_lifecycle.scan_skip_missing", extra={"bedrock_lifecycle.reason": str(exc)}
+        )
         return []
     if not stat.S_ISDIR(mode):
         return [root] if stat.S_ISREG(mode) else []
@@ -513,7 +523,8 @@ def _scan(
     total = len(files)
     workers = _worker_count(jobs, total)
     logger.debug(
-        "scan.start", extra={"bedrock_lifecycle.files": total, "bedrock_lifecycle.jobs": workers}
+        "bedrock_lifecycle.scan_start",
+        extra={"bedrock_lifecycle.files": total, "bedrock_lifecycle.jobs": workers},
     )
     if progress is not None:
         progress(0, total)
@@ -543,7 +554,9 @@ def _process_pool(workers: int) -> ProcessPoolExecutor | None:
             max_workers=workers, mp_context=multiprocessing.get_context(method)
         )
     except (OSError, NotImplementedError, ImportError) as exc:
-        logger.debug("scan.no_process_pool", extra={"bedrock_lifecycle.reason": str(exc)})
+        logger.debug(
+            "bedrock_lifecycle.scan_no_process_pool", extra={"bedrock_lifecycle.reason": str(exc)}
+        )
         return None
 
 

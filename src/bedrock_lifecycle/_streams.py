@@ -129,7 +129,8 @@ class GovernedStream(_StreamBase):
             last = self._last
             try:
                 figures = self._figures if last is None else last_chunk_figures(last)
-                sink([*self._head, *figures])
+                template, when, request_id = self._head
+                sink(template.pending(when, figures, request_id))
             except Exception:  # recording must never break the caller's iteration
                 logger.exception("bedrock_lifecycle.record_failed")
         # Nothing is left for a finaliser to do: drop the one of LiveStream (a Python-level

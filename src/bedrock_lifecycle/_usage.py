@@ -492,7 +492,8 @@ class RecordTemplate:
     """What every usage record of one kind of governed call shares (model, state, price ...).
 
     The hot path does not build a :class:`UsageRecord`: it hands a sink that accepts them a
-    *pending record*, a list ``[template, timestamp, request_id, input_tokens, output_tokens,
+    *pending record* (made only by :meth:`pending`, so its layout lives here alone), a list
+    ``[template, timestamp, request_id, input_tokens, output_tokens,
     cache_read_input_tokens, cache_write_input_tokens, latency_ms]`` holding the figures
     exactly as Bedrock sent them (for a stream of InvokeModelWithResponseStream, the
     :func:`metrics_tail` of its last chunk may stand in for the five figures). :func:`settle`

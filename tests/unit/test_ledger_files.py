@@ -229,7 +229,7 @@ def test_pending_records_are_built_on_the_writer_thread(tmp_path: Path, kind: st
 
     template = record_template(operation="InvokeModel")
     ledger = FACTORIES[kind](tmp_path)
-    ledger._pending_sink()(template.pending(T0.timestamp(), ("1000", "500", None, None, "7"), "r"))
+    ledger.pending_sink()(template.pending(T0.timestamp(), ("1000", "500", None, None, "7"), "r"))
     [rec] = ledger.records()
     assert (rec.timestamp, rec.operation, rec.request_id) == (T0, "InvokeModel", "r")
     assert (rec.input_tokens, rec.output_tokens, rec.latency_ms) == (1000, 500, 7)

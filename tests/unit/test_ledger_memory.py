@@ -148,7 +148,7 @@ def test_writer_drops_and_counts_when_the_queue_is_full() -> None:
 
 def test_pending_records_are_built_and_priced_when_first_read() -> None:
     ledger = MemoryLedger()
-    put = ledger._pending_sink()
+    put = ledger.pending_sink()
     put(record_template().pending(T0.timestamp(), (1000, 500, None, None, 250), "req-1"))
     assert len(ledger) == 1
     [first] = ledger.records()
@@ -176,7 +176,7 @@ def test_pending_records_are_built_and_priced_when_first_read() -> None:
 def test_pending_figures_are_checked_as_the_extractors_check_them() -> None:
     ledger = MemoryLedger()
     # As Bedrock might send them: header strings, a negative, a bool, a float count, a NaN.
-    ledger._pending_sink()(record_template().pending(T0, ("1000", -3, True, 2.0, "nan"), 42))
+    ledger.pending_sink()(record_template().pending(T0, ("1000", -3, True, 2.0, "nan"), 42))
     [rec] = ledger.records()
     assert (rec.input_tokens, rec.output_tokens) == (1000, None)
     assert (rec.cache_read_input_tokens, rec.cache_write_input_tokens) == (None, 2)
@@ -187,7 +187,7 @@ def test_pending_figures_are_checked_as_the_extractors_check_them() -> None:
 
 def test_pending_and_built_records_mix_in_order_and_filter_by_time() -> None:
     ledger = MemoryLedger(maxlen=3)
-    put = ledger._pending_sink()
+    put = ledger.pending_sink()
     template = record_template()
     for number in range(4):
         when = T0 + timedelta(minutes=number)

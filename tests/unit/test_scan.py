@@ -417,7 +417,9 @@ def test_a_read_error_skips_the_file_and_logs_at_debug(
     caplog.set_level(logging.DEBUG, logger="bedrock_lifecycle._scan")
     assert _scan_file(str(tmp_path), 1 << 20) == []
     assert _scan_file(str(tmp_path / "missing.py"), 1024) == []
-    assert [r.getMessage() for r in caplog.records] == ["scan.skip_unreadable"] * 2
+    assert [r.getMessage() for r in caplog.records] == [
+        "bedrock_lifecycle.scan_skip_unreadable"
+    ] * 2
     assert all(r.levelno == logging.DEBUG for r in caplog.records)
 
 

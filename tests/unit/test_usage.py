@@ -330,7 +330,7 @@ def test_a_streams_pending_record_never_holds_model_output(text_after_metrics: b
     ledger = MemoryLedger()
     head = (record_template(operation="InvokeModelWithResponseStream"), 0.0, "req")
     stream = LiveStream(
-        cast(Any, events), "InvokeModelWithResponseStream", ledger._pending_sink(), head
+        cast(Any, events), "InvokeModelWithResponseStream", ledger.pending_sink(), head
     )
     assert list(stream) == events
     [pending] = list(ledger._records)

@@ -294,7 +294,10 @@ def _handler(name: str) -> Callable[[argparse.Namespace, Output], int]:
 class _LogFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         level = record.levelname.lower()
-        region, error = getattr(record, "bl_region", None), getattr(record, "bl_error", None)
+        region, error = (
+            getattr(record, "bedrock_lifecycle.region", None),
+            getattr(record, "bedrock_lifecycle.error", None),
+        )
         if region and error and str(record.msg).startswith("bedrock_lifecycle.refresh_failed"):
             return (
                 f"{PROG}: {level}: could not fetch lifecycle data for {region} ({error}); "
@@ -308,7 +311,7 @@ def _setup_logging(verbose: bool, stream: TextIO) -> logging.Handler:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(_LogFormatter())
     # The governor logs each lifecycle warning it also raises with warnings.warn: show it once.
-    handler.addFilter(lambda record: not hasattr(record, "bl_warning"))
+    handler.addFilter(lambda record: not hasattr(record, "bedrock_lifecycle.warning"))
     handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
     logger = logging.getLogger("bedrock_lifecycle")
     logger.addHandler(handler)

@@ -11,7 +11,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._base import Ledger, MultiLedger, ReadableLedger, select_records
+from ._base import (
+    Ledger,
+    MultiLedger,
+    PendingLedger,
+    PendingSink,
+    ReadableLedger,
+    select_records,
+)
 from ._memory import MemoryLedger
 from ._summary import GROUP_KEYS, SummaryRow, summarize
 
@@ -51,6 +58,8 @@ __all__ = [
     "MemoryLedger",
     "MultiLedger",
     "OtelLedger",
+    "PendingLedger",
+    "PendingSink",
     "ReadableLedger",
     "SqliteLedger",
     "SummaryRow",

@@ -10,15 +10,23 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .._clock import as_utc
 from .._usage import UsageRecord
 
-__all__ = ["Ledger", "MultiLedger", "ReadableLedger", "SinkHealth", "select_records"]
+__all__ = [
+    "Ledger",
+    "MultiLedger",
+    "PendingLedger",
+    "PendingSink",
+    "ReadableLedger",
+    "SinkHealth",
+    "select_records",
+]
 
 logger = logging.getLogger("bedrock_lifecycle.ledger")
 
@@ -48,6 +56,25 @@ class ReadableLedger(Ledger, Protocol):
         ...  # pragma: no cover
 
 
+PendingSink = Callable[[list[Any]], None]
+"""Takes one pending record: the raw figures of a governed call, as the list
+``RecordTemplate`` (in ``bedrock_lifecycle._usage``) describes, built into a
+:class:`~bedrock_lifecycle.UsageRecord` when first read. Only the library makes them."""
+
+
+@runtime_checkable
+class PendingLedger(Ledger, Protocol):
+    """A sink that takes pending records, so the caller's thread does not build records.
+
+    Governed calls hand such a sink their raw figures (:data:`PendingSink`) instead of a built
+    record; the sink builds each one when it is read or written, off the caller's path.
+    """
+
+    def pending_sink(self) -> PendingSink:
+        """Where pending records go (a callable taking one pending record)."""
+        ...  # pragma: no cover
+
+
 class SinkHealth:
     """Failure counting shared by the sinks: ``errors``, ``dropped`` and a log-once flag."""
 
@@ -69,8 +96,8 @@ class SinkHealth:
         reason = "" if exc is None else f": {type(exc).__name__}: {exc}"
         if first:
             logger.warning(
-                "ledger sink %s could not %s %d usage record(s)%s; further failures are only "
-                "counted (see .errors) and logged at DEBUG",
+                "bedrock_lifecycle.ledger_failed: sink %s could not %s %d usage record(s)%s; "
+                "further failures are only counted (see .errors) and logged at DEBUG",
                 self.name,
                 what,
                 count,
@@ -79,7 +106,12 @@ class SinkHealth:
             )
         else:
             logger.debug(
-                "ledger sink %s could not %s %d record(s)%s", self.name, what, count, reason
+                "bedrock_lifecycle.ledger_failed: sink %s could not %s %d record(s)%s",
+                self.name,
+                what,
+                count,
+                reason,
+                extra={"bedrock_lifecycle.sink": self.name},
             )
 
     def dropped_full(self, count: int = 1) -> None:

@@ -192,7 +192,9 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[UsageRecord]:
         lines = data.split(b"\n")
         tail = lines.pop()  # b"" when the file ends with a newline
         if tail.strip():
-            logger.debug("ledger file %s ends with a torn line; skipped", file)
+            logger.debug(
+                "bedrock_lifecycle.ledger_torn_line: %s ends with a torn line; skipped", file
+            )
         for line in lines:
             if not line.strip():
                 continue
@@ -202,7 +204,11 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[UsageRecord]:
             except (ValueError, TypeError):
                 bad += 1
     if bad:
-        logger.warning("ledger %s: skipped %d line(s) that are not usage records", path, bad)
+        logger.warning(
+            "bedrock_lifecycle.ledger_bad_lines: %s: skipped %d line(s) that are not usage records",
+            path,
+            bad,
+        )
     return out
 
 

@@ -18,7 +18,7 @@ class MemoryLedger:
 
     Nothing is written anywhere, so nothing survives the process. ``record()`` is one
     ``deque.append`` (atomic: no lock). Governed calls hand it their raw figures instead of a
-    built :class:`UsageRecord` (``_pending_sink``); each is built, checked and priced the
+    built :class:`UsageRecord` (``pending_sink``); each is built, checked and priced the
     first time :meth:`records` reads it, so callers who never read pay almost nothing.
     """
 
@@ -37,7 +37,7 @@ class MemoryLedger:
     def record(self, rec: UsageRecord) -> None:
         self._records.append(rec)
 
-    def _pending_sink(self) -> Callable[[list[Any]], None]:
+    def pending_sink(self) -> Callable[[list[Any]], None]:
         """Where governed calls put pending records (see :class:`RecordTemplate`)."""
         return self._records.append
 

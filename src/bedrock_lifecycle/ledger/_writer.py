@@ -127,7 +127,10 @@ class BackgroundWriter(Generic[T]):
             try:
                 self._queue.put(marker, timeout=timeout)
             except queue.Full:
-                logger.warning("ledger sink %s: write queue stuck at close", self._name)
+                logger.warning(
+                    "bedrock_lifecycle.ledger_stuck: %s: the write queue did not drain at close",
+                    self._name,
+                )
             thread.join(timeout)
         else:
             self._release()
@@ -310,14 +313,14 @@ class QueuedFileLedger:
         except Exception as exc:  # pragma: no cover - submit does not raise
             self._health.failed(exc)
 
-    def _pending_sink(self) -> Callable[[list[Any]], None]:
+    def pending_sink(self) -> Callable[[list[Any]], None]:
         """Where governed calls put pending records: built on the writer's thread."""
         return self._writer.submit
 
     def flush(self) -> None:
         """Block until every record passed to ``record()`` so far is on disk."""
         if not self._writer.flush():
-            logger.warning("ledger %s: flush timed out", self.path)
+            logger.warning("bedrock_lifecycle.ledger_flush_timeout: %s", self.path)
 
     def close(self) -> None:
         """Flush and close the file. Later records are counted in ``errors``."""
