@@ -34,6 +34,7 @@ from ._operations import OPERATIONS
 __all__ = [
     "PARAMETERS",
     "Adaptation",
+    "Adapter",
     "ConstraintBook",
     "ModelConstraints",
     "adapt_request",
@@ -440,81 +441,173 @@ _decode_json = json.JSONDecoder().decode
 _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
+_Drop = tuple[str, str, Adaptation]  # (section, key, change); section "" for a body
+#: What a request of one shape needs: the drops, the places to clamp (when over the ceiling),
+#: and the drops' changes as one tuple (returned as is when nothing is clamped).
+_Shape = tuple[tuple[_Drop, ...], tuple[tuple[str, str], ...], tuple[Adaptation, ...]]
+#: Request shapes remembered per :class:`Adapter` (the same few recur call after call).
+_SHAPES_KEPT = 64
+
+
 @lru_cache(maxsize=1024)
 def _change(path: str, action: str, reason: str) -> Adaptation:
     """One :class:`Adaptation`, shared: the same few changes recur on every adapted call."""
     return Adaptation(path, action, reason)
 
 
-def _adapt_converse(
-    params: Mapping[str, Any], constraints: ModelConstraints
-) -> tuple[dict[str, Any], list[Adaptation]]:
-    # Runs on every adapted fallback call: plain loops over the few places a parameter sits.
-    given: dict[str, Mapping[str, Any]] = {}
-    for where in _SECTIONS:
-        value = params.get(where)
-        if value and (type(value) is dict or isinstance(value, Mapping)):
-            given[where] = value
-    changes: list[Adaptation] = []
-    if not given:
-        return dict(params), changes
+def _converse_shape(constraints: ModelConstraints, sections: Mapping[str, Iterable[str]]) -> _Shape:
+    """What to change in a Converse request that sets these keys in these sections."""
     found: dict[str, list[tuple[str, str]]] = {}
     for name, places in _CONVERSE_PATHS.items():
         for where, key in places:
-            section = given.get(where)
-            if section is not None and key in section:
+            if key in sections.get(where, ()):
                 found.setdefault(name, []).append((where, key))
-    edited: dict[str, dict[str, Any]] = {}
+    drops: list[_Drop] = []
     for name, reason in _refusals(constraints, found.__contains__).items():
         for where, key in found[name]:
-            if where not in edited:
-                edited[where] = dict(given[where])
-            del edited[where][key]
-            changes.append(_change(f"{where}.{key}", "dropped", reason))
-    extra = given.get("additionalModelRequestFields")
-    if extra is not None and constraints.refuses_fields:
-        where = "additionalModelRequestFields"
-        for key in sorted(constraints.refuses_fields.intersection(extra)):
-            if where not in edited:
-                edited[where] = dict(extra)
-            del edited[where][key]
-            changes.append(_change(f"{where}.{key}", "dropped", "refused by the model"))
-    ceiling = constraints.max_tokens
-    if ceiling is not None:
-        for where, key in found.get("maxTokens", ()):
-            clamp = _ceiling_reason(given[where][key], ceiling)
-            if clamp is not None:
-                if where not in edited:
-                    edited[where] = dict(given[where])
-                edited[where][key] = ceiling
-                changes.append(_change(f"{where}.{key}", "clamped", clamp))
-    adapted = dict(params)
-    for where, value in edited.items():
-        if value:
-            adapted[where] = value
-        else:
-            adapted.pop(where, None)  # an emptied section is left out, as if never given
-    return adapted, changes
+            drops.append((where, key, _change(f"{where}.{key}", "dropped", reason)))
+    where = "additionalModelRequestFields"
+    for key in sorted(constraints.refuses_fields.intersection(sections.get(where, ()))):
+        drops.append((where, key, _change(f"{where}.{key}", "dropped", "refused by the model")))
+    clamps = tuple(found.get("maxTokens", ())) if constraints.max_tokens is not None else ()
+    return tuple(drops), clamps, tuple(change for _, _, change in drops)
 
 
-def _adapt_body(
-    body: Mapping[str, Any], constraints: ModelConstraints, prefix: str
-) -> tuple[dict[str, Any], list[Adaptation]]:
-    adapted = dict(body)
-    changes: list[Adaptation] = []
-    for name, reason in _refusals(constraints, lambda n: _BODY_KEYS[n] in body).items():
+def _body_shape(constraints: ModelConstraints, keys: Iterable[str], prefix: str) -> _Shape:
+    """What to change in a provider-format body with these top-level keys."""
+    present = set(keys)
+    drops: list[_Drop] = []
+    for name, reason in _refusals(constraints, lambda n: _BODY_KEYS[n] in present).items():
         key = _BODY_KEYS[name]
-        del adapted[key]
-        changes.append(_change(f"{prefix}{key}", "dropped", reason))
-    for key in sorted(constraints.refuses_fields & set(body)):
-        if key in adapted:
-            del adapted[key]
-            changes.append(_change(f"{prefix}{key}", "dropped", "refused by the model"))
-    clamp = _ceiling_reason(body.get("max_tokens"), constraints.max_tokens)
-    if clamp is not None:
-        adapted["max_tokens"] = constraints.max_tokens
-        changes.append(_change(f"{prefix}max_tokens", "clamped", clamp))
-    return adapted, changes
+        drops.append(("", key, _change(f"{prefix}{key}", "dropped", reason)))
+    dropped = {key for _, key, _ in drops}
+    for key in sorted(constraints.refuses_fields & present - dropped):
+        drops.append(("", key, _change(f"{prefix}{key}", "dropped", "refused by the model")))
+    clamps = (("", "max_tokens"),) if constraints.max_tokens is not None else ()
+    return tuple(drops), clamps, tuple(change for _, _, change in drops)
+
+
+class Adapter:
+    """:func:`adapt_request` for one model's constraints, remembering per request shape (the
+    keys a request sets) what must change, so that a fallback's calls adapt in a few steps.
+
+    Thread-safe: the remembered shapes are plain dict reads and writes of immutable values.
+    """
+
+    __slots__ = ("_empty", "_markers", "_shapes", "constraints")
+
+    def __init__(self, constraints: ModelConstraints) -> None:
+        self.constraints = constraints
+        self._empty = constraints.empty
+        self._markers = _body_markers(constraints)
+        self._shapes: dict[tuple[Any, ...], _Shape] = {}
+
+    def _remember(self, key: tuple[Any, ...], shape: _Shape) -> _Shape:
+        if len(self._shapes) >= _SHAPES_KEPT:
+            self._shapes.clear()
+        self._shapes[key] = shape
+        return shape
+
+    def adapt(
+        self, operation: str, params: Mapping[str, Any], *, owned: bool = False
+    ) -> tuple[Mapping[str, Any], tuple[Adaptation, ...]]:
+        """See :func:`adapt_request`. ``owned``: ``params`` is a dict of the caller's own making
+        that may be changed in place (saves a copy on the fallback path)."""
+        facts = OPERATIONS.get(operation)
+        if facts is None or self._empty:
+            return params, ()
+        if facts.request == "converse":
+            return self._converse(params, owned)
+        if facts.request == "body":
+            return self._body(params)
+        if facts.request == "model_input":
+            model_input = params.get("modelInput")
+            if not isinstance(model_input, Mapping):
+                return params, ()
+            new_input, changes = self._apply_body(model_input, "modelInput.")
+            if not changes:
+                return params, ()
+            return {**params, "modelInput": new_input}, changes
+        return params, ()  # CountTokens: counting is not affected by sampling parameters
+
+    def _converse(
+        self, params: Mapping[str, Any], owned: bool
+    ) -> tuple[Mapping[str, Any], tuple[Adaptation, ...]]:
+        # Runs on every adapted fallback call: one dict lookup finds what this shape needs.
+        config = params.get("inferenceConfig")
+        extra = params.get("additionalModelRequestFields")
+        if config is not None and type(config) is not dict and not isinstance(config, Mapping):
+            config = None
+        if extra is not None and type(extra) is not dict and not isinstance(extra, Mapping):
+            extra = None
+        if not config and not extra:
+            return params, ()
+        key = (tuple(config) if config else (), tuple(extra) if extra else ())
+        shape = self._shapes.get(key)
+        if shape is None:
+            given = {"inferenceConfig": key[0], "additionalModelRequestFields": key[1]}
+            shape = self._remember(key, _converse_shape(self.constraints, given))
+        drops, clamps, changes = shape
+        if not drops and not clamps:
+            return params, ()
+        sections = {"inferenceConfig": config, "additionalModelRequestFields": extra}
+        edited: dict[str, dict[str, Any]] = {}
+        for where, name, _ in drops:
+            section = edited.get(where)
+            if section is None:
+                section = edited[where] = dict(sections[where])  # type: ignore[arg-type]
+            del section[name]
+        ceiling = self.constraints.max_tokens
+        for where, name in clamps:
+            reason = _ceiling_reason(sections[where][name], ceiling)  # type: ignore[index]
+            if reason is not None:
+                section = edited.get(where)
+                if section is None:
+                    section = edited[where] = dict(sections[where])  # type: ignore[arg-type]
+                section[name] = ceiling
+                changes = (*changes, _change(f"{where}.{name}", "clamped", reason))
+        if not changes:
+            return params, ()
+        adapted: dict[str, Any] = params if owned else dict(params)  # type: ignore[assignment]
+        for where, value in edited.items():
+            if value:
+                adapted[where] = value
+            else:
+                adapted.pop(where, None)  # an emptied section is left out, as if never given
+        return adapted, changes
+
+    def _body(self, params: Mapping[str, Any]) -> tuple[Mapping[str, Any], tuple[Adaptation, ...]]:
+        raw = _read_body(params.get("body"))
+        if raw is None or not any(marker in raw for marker in self._markers):
+            return params, ()  # not a body we can read, or none of the keys in question
+        try:
+            body = _decode_json(raw.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError included
+            return params, ()
+        if type(body) is not dict:
+            return params, ()
+        new_body, changes = self._apply_body(body, "body.")
+        if not changes:
+            return params, ()
+        return {**params, "body": _encode_json(new_body).encode("utf-8")}, changes
+
+    def _apply_body(
+        self, body: Mapping[str, Any], prefix: str
+    ) -> tuple[dict[str, Any], tuple[Adaptation, ...]]:
+        key = (prefix, tuple(body))
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._remember(key, _body_shape(self.constraints, body, prefix))
+        drops, clamps, changes = shape
+        adapted = dict(body)
+        for _, name, _ in drops:
+            del adapted[name]  # the shape was read off these very keys
+        if clamps:
+            reason = _ceiling_reason(body.get("max_tokens"), self.constraints.max_tokens)
+            if reason is not None:
+                adapted["max_tokens"] = self.constraints.max_tokens
+                changes = (*changes, _change(f"{prefix}max_tokens", "clamped", reason))
+        return adapted, changes
 
 
 @lru_cache(maxsize=256)
@@ -546,34 +639,7 @@ def adapt_request(
     InvokeModel and InvokeModelWithResponseStream: a JSON object ``body`` (bytes or str) in the
     provider's own names (``temperature``, ``top_p``, ``top_k``, ``max_tokens``); a body that is
     not a JSON object (or a file object) is left alone. StartAsyncInvoke: ``modelInput``.
-    Returns ``params`` itself, unchanged, when nothing needs to change.
+    Returns ``params`` itself, unchanged, when nothing needs to change. (A fallback keeps an
+    :class:`Adapter` for its successor, which remembers the work per request shape.)
     """
-    facts = OPERATIONS.get(operation)
-    if constraints.empty or facts is None:
-        return params, ()
-    if facts.request == "converse":
-        adapted, changes = _adapt_converse(params, constraints)
-        return (adapted, tuple(changes)) if changes else (params, ())
-    if facts.request == "body":
-        raw = _read_body(params.get("body"))
-        if raw is None or not any(marker in raw for marker in _body_markers(constraints)):
-            return params, ()  # not a body we can read, or none of the keys in question
-        try:
-            body = _decode_json(raw.decode("utf-8"))
-        except ValueError:  # UnicodeDecodeError included
-            return params, ()
-        if not isinstance(body, dict):
-            return params, ()
-        new_body, changes = _adapt_body(body, constraints, "body.")
-        if not changes:
-            return params, ()
-        return {**params, "body": _encode_json(new_body).encode("utf-8")}, tuple(changes)
-    if facts.request == "model_input":
-        model_input = params.get("modelInput")
-        if not isinstance(model_input, Mapping):
-            return params, ()
-        new_input, changes = _adapt_body(model_input, constraints, "modelInput.")
-        if not changes:
-            return params, ()
-        return {**params, "modelInput": new_input}, tuple(changes)
-    return params, ()  # CountTokens: counting is not affected by sampling parameters
+    return Adapter(constraints).adapt(operation, params)

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ._catalog import Catalog
-from ._constraints import Adaptation, ConstraintBook, ModelConstraints, adapt_request
+from ._constraints import Adaptation, Adapter, ConstraintBook
 from ._lifecycle import ModelLifecycle
 from ._operations import OPERATIONS
 from ._plan import CallPlan
@@ -67,7 +67,7 @@ class Rewrite:
     successor accepts. The caller's mapping is never changed: a new dict is returned.
     """
 
-    __slots__ = ("book", "constraints", "model_id", "operation", "target", "translator", "version")
+    __slots__ = ("adapter", "book", "model_id", "operation", "target", "translator", "version")
 
     def __init__(
         self,
@@ -85,7 +85,7 @@ class Rewrite:
         self.book = book
         """``None`` when the policy does not adapt requests."""
         self.version = -1
-        self.constraints: ModelConstraints | None = None
+        self.adapter: Adapter | None = None
 
     def apply(self, params: Mapping[str, Any]) -> tuple[Mapping[str, Any], tuple[Adaptation, ...]]:
         """The parameters to send, and every adaptation made to them."""
@@ -103,12 +103,12 @@ class Rewrite:
         book = self.book
         if book is None:
             return rewritten, _NO_ADAPTATIONS
-        constraints = self.constraints
-        if constraints is None or self.version != book.version:
+        adapter = self.adapter
+        if adapter is None or self.version != book.version:
             # Read before the lookup: a lesson learned meanwhile is picked up next call.
             self.version = book.version
-            self.constraints = constraints = book.for_model(self.target)
-        return adapt_request(self.operation, rewritten, constraints)
+            self.adapter = adapter = Adapter(book.for_model(self.target))
+        return adapter.adapt(self.operation, rewritten, owned=True)
 
 
 class Decision:
@@ -130,6 +130,7 @@ class Decision:
         "metadata",
         "plan",
         "rewrite",
+        "seen",
         "sink",
         "stream_key",
         "template",
@@ -164,6 +165,7 @@ class Decision:
         self.config = config
         self.rewrite = rewrite
         self.warned: set[tuple[str, ...]] = {plan.adapted}
+        self.seen: tuple[tuple[Adaptation, ...] | None, tuple[str, ...]] = (None, ())
         """The kinds of adaptation already announced (the first call's, by the planner)."""
         metadata = plan.metadata()
         del metadata["adapted"]
@@ -188,11 +190,14 @@ class Decision:
         if rewrite is None:
             return params, ()
         sent, changes = rewrite.apply(params)
-        adapted = tuple(change.path for change in changes) if changes else ()
-        if adapted not in self.warned:
-            # A call adapted in a new way is named again (the governor's warn-once applies).
-            self.warned.add(adapted)
-            self.announce(self.plan._replace(adapted=adapted), self.entry, changes)
+        seen_changes, adapted = self.seen
+        if changes is not seen_changes:  # the adapter hands back one tuple per request shape
+            adapted = tuple([change.path for change in changes]) if changes else ()
+            if adapted not in self.warned:
+                # A call adapted in a new way is named again (the governor's warn-once applies).
+                self.warned.add(adapted)
+                self.announce(self.plan._replace(adapted=adapted), self.entry, changes)
+            self.seen = (changes, adapted)  # one assignment: threads see a matching pair
         return sent, adapted
 
     def plan_for(
