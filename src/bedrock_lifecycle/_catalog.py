@@ -42,7 +42,9 @@ from ._control_plane import fetch_region, is_transient, resolve_base_model
 from ._errors import ConfigurationError
 from ._ids import ModelRef, parse_model_id
 from ._lifecycle import ModelLifecycle, Source
+from ._observations import Observations
 from ._overrides import Overrides, load_overrides
+from ._single_flight import SingleFlight
 
 __all__ = [
     "DEFAULT_TTL",
@@ -62,8 +64,6 @@ OFFLINE_ENV = "BEDROCK_LIFECYCLE_OFFLINE"
 
 #: How long a failed control-plane resolution of an ARN is remembered before trying again.
 _RESOLVE_RETRY_AFTER = 300.0
-#: A Legacy model's last successful call is written to the cache file at most this often.
-_LAST_USED_PERSIST_EVERY = timedelta(hours=1)
 
 ClientFactory = Callable[[str], Any]
 """Builds a ``bedrock`` control-plane client for a region name."""
@@ -220,22 +220,17 @@ class Catalog:
             maxsize=256, ttu=lambda _key, expires, _now: expires, timer=self.timestamp
         )
         self._regions: dict[str, RegionData] = {}
-        self._observed: dict[tuple[str, str], tuple[str, datetime]] = {}
-        self._forgotten: set[tuple[str, str]] = set()
+        self._seen = Observations()  # refusals, last uses, warnings said (under the lock)
         self._resolved: dict[str, str] = {}
-        self._last_used: dict[tuple[str, str], datetime] = {}
-        self._last_used_written: dict[tuple[str, str], datetime] = {}
         self._resolve_retry_at: dict[str, float] = {}
         self._resolve_failed: set[str] = set()
-        self._resolving: dict[str, threading.Event] = {}
-        self._inflight: dict[str, threading.Event] = {}
-        self._threads: set[threading.Thread] = set()
+        # Region refreshes and ARN resolutions in flight, one per key, under the same lock.
+        self._flights = SingleFlight(self._lock)
         self._next_attempt: dict[str, float] = {}
         self._failures: dict[str, int] = {}
         self._clients: dict[str, Any] = {}
         self._merged: dict[tuple[str, str | None], ModelLifecycle] = {}
         self._bundled_index: dict[tuple[str, str | None], ModelLifecycle] | None = None
-        self._warned: set[tuple[Any, ...]] = set()
         self._file_loaded = False
         self.generation = 0
         """Bumped whenever lifecycle answers may have changed (refresh, marks, overrides)."""
@@ -296,8 +291,7 @@ class Catalog:
             with self._lock:
                 entry = self._merged.get((base, region))
                 if entry is not None and self._file_loaded and region in self._fresh:
-                    observed = self._observed.get((base, region))
-                    return Resolved(entry, base, observed[0] if observed else None)
+                    return Resolved(entry, base, self._seen.withdrawn((base, region)))
         entry = self.lookup(model_id, region)
         if base is None:
             base = entry.model_id if entry.known else self.base_model(model_id, region)
@@ -370,8 +364,7 @@ class Catalog:
         base = self.base_model(model_id, region) or model_id
         key = (base, region or "")
         with self._lock:
-            self._observed[key] = (kind, self.now())
-            self._forgotten.discard(key)
+            self._seen.mark(key, kind, self.now())
             self._changed()
         self._save()
 
@@ -379,16 +372,13 @@ class Catalog:
         """``"eol"`` or ``"idle"`` when Bedrock refused this model here, else ``None``."""
         with self._lock:
             self._load_file_once()
-            found = self._observed.get((model_id, region or ""))
-        return found[0] if found else None
+            return self._seen.withdrawn((model_id, region or ""))
 
     def forget(self, model_id: str, region: str | None = None) -> None:
         """Drop what was observed about ``model_id`` (e.g. after access was restored)."""
         with self._lock:
             self._load_file_once()
-            for key in [k for k in self._observed if k[0] == model_id and region in (None, k[1])]:
-                del self._observed[key]
-                self._forgotten.add(key)
+            self._seen.forget(model_id, region)
             self._changed()
         self._save()
 
@@ -399,16 +389,12 @@ class Catalog:
         """
         now = self.now() if at is None else at
         key = (model_id, region or "")
-        written = self._last_used_written.get(key)
-        if written is not None and now - written < _LAST_USED_PERSIST_EVERY:
-            self._last_used[key] = now  # one dict store: atomic, no lock needed
+        seen = self._seen
+        if seen.use_is_recent(key, now):
+            seen.last_used[key] = now  # one dict store: atomic, no lock needed
             return
         with self._lock:
-            self._last_used[key] = now
-            written = self._last_used_written.get(key)
-            due = written is None or now - written >= _LAST_USED_PERSIST_EVERY
-            if due:
-                self._last_used_written[key] = now
+            due = seen.note_use(key, now)
         if due:
             self._save()  # at most hourly per model: the idle guard needs days, not seconds
 
@@ -416,7 +402,7 @@ class Catalog:
         """When ``model_id`` was last called successfully in ``region``, if known."""
         with self._lock:
             self._load_file_once()
-            return self._last_used.get((model_id, region or ""))
+            return self._seen.last_used.get((model_id, region or ""))
 
     def used_models(self) -> list[tuple[str, str | None, datetime | None]]:
         """``(base model id, region, last successful call)`` for every model this machine used.
@@ -428,8 +414,8 @@ class Catalog:
         with self._lock:
             self._load_file_once()
             path = self.cache_path
-            used: dict[tuple[str, str], datetime | None] = dict(self._last_used)
-            observed = set(self._observed)
+            used: dict[tuple[str, str], datetime | None] = dict(self._seen.last_used)
+            observed = set(self._seen.refused)
         on_disk = read_cache(path, warn=False) if path is not None else None
         if on_disk is not None:
             observed.update(on_disk.observed)
@@ -446,17 +432,11 @@ class Catalog:
     def first_time(self, *key: Any) -> bool:
         """True the first time this catalog sees ``key`` (used for warn-once)."""
         with self._lock:
-            if key in self._warned:
-                return False
-            self._warned.add(key)
-            return True
+            return self._seen.first_time(key)
 
     def close(self, timeout: float | None = 5.0) -> None:
         """Wait for background refreshes and write the cache file. Safe to call twice."""
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(timeout)
+        self._flights.join(timeout)
         self._save()
 
     def __enter__(self) -> Catalog:
@@ -505,54 +485,25 @@ class Catalog:
                 return
             if self.timestamp() < self._next_attempt.get(region, 0.0):
                 return
-            event = self._inflight.get(region)
-            if event is None:
-                event = self._start_refresh(region)
+            event = self._flights.start(
+                ("region", region),
+                partial(self._do_refresh, region),
+                name=f"bedrock-lifecycle-refresh-{region}",
+            )
             cold = region not in self._regions
         if cold and self._max_wait > 0:
             event.wait(self._max_wait)
 
-    def _start_refresh(self, region: str) -> threading.Event:
-        event = threading.Event()
-        self._inflight[region] = event
-        thread = threading.Thread(
-            target=self._refresh_in_background,
-            args=(region, event),
-            name=f"bedrock-lifecycle-refresh-{region}",
-            daemon=True,
-        )
-        self._threads.add(thread)
-        thread.start()
-        return event
-
-    def _refresh_in_background(self, region: str, event: threading.Event) -> None:
-        try:
-            self._do_refresh(region)
-        finally:
-            with self._lock:
-                self._inflight.pop(region, None)
-                self._threads.discard(threading.current_thread())
-            event.set()
-
     def _refresh_region(self, region: str, *, wait_for_inflight: bool) -> str | None:
-        with self._lock:
-            event = self._inflight.get(region)
-            if event is None:
-                event = threading.Event()
-                self._inflight[region] = event
-                mine = True
-            else:
-                mine = False
-        if not mine:
-            if wait_for_inflight:
-                event.wait()
-            return None if region in self._regions else "refresh did not complete"
-        try:
-            return self._do_refresh(region)
-        finally:
-            with self._lock:
-                self._inflight.pop(region, None)
-            event.set()
+        """Refresh ``region`` in this thread, or wait for the refresh already running."""
+        errors: list[str | None] = []
+        if self._flights.run(
+            ("region", region),
+            lambda: errors.append(self._do_refresh(region)),
+            wait=wait_for_inflight,
+        ):
+            return errors[0] if errors else "refresh did not complete"
+        return None if region in self._regions else "refresh did not complete"
 
     def _do_refresh(self, region: str) -> str | None:
         """One refresh round for ``region``; returns an error description or ``None``."""
@@ -672,29 +623,19 @@ class Catalog:
                 return None
             if self.timestamp() < self._resolve_retry_at.get(raw, 0.0):
                 return None
-            event = self._resolving.get(raw)
-            mine = event is None
-            if mine:
-                event = self._resolving[raw] = threading.Event()
-        assert event is not None
-        if mine:
             # Resolved on a background thread so that a slow control plane cannot hold the
             # caller longer than max_wait (the answer is UNKNOWN until it arrives).
-            thread = threading.Thread(
-                target=self._resolve_in_background,
-                args=(ref, region, event),
+            event = self._flights.start(
+                ("resolve", raw),
+                partial(self._resolve_in_background, ref, region),
                 name="bedrock-lifecycle-resolve",
-                daemon=True,
             )
-            with self._lock:
-                self._threads.add(thread)
-            thread.start()
         if self._max_wait > 0:
             event.wait(self._max_wait)
         with self._lock:
             return self._resolved.get(raw)
 
-    def _resolve_in_background(self, ref: ModelRef, region: str, event: threading.Event) -> None:
+    def _resolve_in_background(self, ref: ModelRef, region: str) -> None:
         raw = ref.raw
         base: str | None = None
         try:
@@ -721,12 +662,9 @@ class Catalog:
                     self._resolve_failed.discard(raw)
                 else:
                     self._resolve_retry_at[raw] = self.timestamp() + _RESOLVE_RETRY_AFTER
-                self._resolving.pop(raw, None)
                 self._changed()
-                self._threads.discard(threading.current_thread())
             if base:
                 self._save()  # before waking callers, so what they see is on disk too
-            event.set()
 
     # -- merging ----------------------------------------------------------------------------
 
@@ -767,7 +705,7 @@ class Catalog:
                 merged = _fill(merged, lower)
             if merged.region != region:
                 merged = replace(merged, region=region)
-        observed = self._observed.get((base, region or ""))
+        observed = self._seen.refused.get((base, region or ""))
         if observed is not None and observed[0] == "eol":
             merged = replace(merged, status="EOL", source=Source.OBSERVED)
         return merged
@@ -798,13 +736,9 @@ class Catalog:
                 expires = region_data.fetched_at.timestamp() + ttl
                 if expires > now:
                     self._fresh[region] = expires
-        for key, value in data.observed.items():
-            self._observed.setdefault(key, value)
+        self._seen.absorb(data.observed, data.last_used)
         for arn, base in data.resolved.items():
             self._resolved.setdefault(arn, base)
-        for key, when in data.last_used.items():
-            if key not in self._last_used or when > self._last_used[key]:
-                self._last_used[key] = when
         self._changed()
 
     def _snapshot_for_file(self) -> CacheData:
@@ -815,9 +749,9 @@ class Catalog:
                     for region, data in self._regions.items()
                     if data.endpoint == self._endpoint_url
                 },
-                observed=dict(self._observed),
+                observed=dict(self._seen.refused),
                 resolved=dict(self._resolved),
-                last_used=dict(self._last_used),
+                last_used=dict(self._seen.last_used),
             )
 
     def _save(self) -> None:
@@ -839,8 +773,7 @@ class Catalog:
             if on_disk is not None:
                 mine.merge_from(on_disk)
                 with self._lock:
-                    for key in self._forgotten:
-                        mine.observed.pop(key, None)
+                    self._seen.without_forgotten(mine.observed)
             write_cache(path, mine, self.now())
         except OSError as exc:
             logger.warning(
