@@ -44,6 +44,7 @@ from ._ids import ModelRef, parse_model_id
 from ._lifecycle import ModelLifecycle, Source
 from ._observations import Observations
 from ._overrides import Overrides, load_overrides
+from ._resolutions import Resolutions
 from ._single_flight import SingleFlight
 
 __all__ = [
@@ -62,8 +63,6 @@ DEFAULT_MAX_WAIT = timedelta(seconds=2)
 TTL_ENV = "BEDROCK_LIFECYCLE_TTL"
 OFFLINE_ENV = "BEDROCK_LIFECYCLE_OFFLINE"
 
-#: How long a failed control-plane resolution of an ARN is remembered before trying again.
-_RESOLVE_RETRY_AFTER = 300.0
 
 ClientFactory = Callable[[str], Any]
 """Builds a ``bedrock`` control-plane client for a region name."""
@@ -221,9 +220,7 @@ class Catalog:
         )
         self._regions: dict[str, RegionData] = {}
         self._seen = Observations()  # refusals, last uses, warnings said (under the lock)
-        self._resolved: dict[str, str] = {}
-        self._resolve_retry_at: dict[str, float] = {}
-        self._resolve_failed: set[str] = set()
+        self._resolutions = Resolutions()  # ids resolved through the control plane
         # Region refreshes and ARN resolutions in flight, one per key, under the same lock.
         self._flights = SingleFlight(self._lock)
         self._next_attempt: dict[str, float] = {}
@@ -617,11 +614,12 @@ class Catalog:
         raw = ref.raw
         with self._lock:
             self._load_file_once()
-            if raw in self._resolved:
-                return self._resolved[raw]
+            known = self._resolutions.known.get(raw)
+            if known is not None:
+                return known
             if self._offline or region is None:
                 return None
-            if self.timestamp() < self._resolve_retry_at.get(raw, 0.0):
+            if not self._resolutions.may_ask(raw, self.timestamp()):
                 return None
             # Resolved on a background thread so that a slow control plane cannot hold the
             # caller longer than max_wait (the answer is UNKNOWN until it arrives).
@@ -633,7 +631,7 @@ class Catalog:
         if self._max_wait > 0:
             event.wait(self._max_wait)
         with self._lock:
-            return self._resolved.get(raw)
+            return self._resolutions.known.get(raw)
 
     def _resolve_in_background(self, ref: ModelRef, region: str) -> None:
         raw = ref.raw
@@ -643,8 +641,7 @@ class Catalog:
             base = _retrying(attempts=2, max_wait=0.5)(resolve_base_model, client, ref)
         except Exception as exc:
             with self._lock:
-                first = raw not in self._resolve_failed
-                self._resolve_failed.add(raw)
+                first = self._resolutions.note_failure(raw)
             logger.log(
                 logging.WARNING if first else logging.DEBUG,
                 "bedrock_lifecycle.resolve_failed: could not find the base model of a %s (%s)",
@@ -657,11 +654,7 @@ class Catalog:
             )
         finally:
             with self._lock:
-                if base:
-                    self._resolved[raw] = base
-                    self._resolve_failed.discard(raw)
-                else:
-                    self._resolve_retry_at[raw] = self.timestamp() + _RESOLVE_RETRY_AFTER
+                self._resolutions.settle(raw, base, self.timestamp())
                 self._changed()
             if base:
                 self._save()  # before waking callers, so what they see is on disk too
@@ -737,8 +730,7 @@ class Catalog:
                 if expires > now:
                     self._fresh[region] = expires
         self._seen.absorb(data.observed, data.last_used)
-        for arn, base in data.resolved.items():
-            self._resolved.setdefault(arn, base)
+        self._resolutions.absorb(data.resolved)
         self._changed()
 
     def _snapshot_for_file(self) -> CacheData:
@@ -750,7 +742,7 @@ class Catalog:
                     if data.endpoint == self._endpoint_url
                 },
                 observed=dict(self._seen.refused),
-                resolved=dict(self._resolved),
+                resolved=dict(self._resolutions.known),
                 last_used=dict(self._seen.last_used),
             )
 
