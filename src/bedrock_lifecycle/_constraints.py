@@ -437,6 +437,8 @@ def _ceiling_reason(value: Any, ceiling: int | None) -> str | None:
 
 
 _SECTIONS = ("inferenceConfig", "additionalModelRequestFields")
+_MAX_TOKENS_MARKER = b'"max_tokens"'
+_MAX_TOKENS_VALUE = re.compile(rb'"max_tokens"\s*:\s*(\d+)(?![\d.eE])')
 _decode_json = json.JSONDecoder().decode
 _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -578,8 +580,13 @@ class Adapter:
 
     def _body(self, params: Mapping[str, Any]) -> tuple[Mapping[str, Any], tuple[Adaptation, ...]]:
         raw = _read_body(params.get("body"))
-        if raw is None or not any(marker in raw for marker in self._markers):
-            return params, ()  # not a body we can read, or none of the keys in question
+        if raw is None:
+            return params, ()  # not a body we can read
+        present = [marker for marker in self._markers if marker in raw]
+        if not present:
+            return params, ()  # none of the keys in question
+        if present == [_MAX_TOKENS_MARKER] and self._within_ceiling(raw):
+            return params, ()  # the usual case: max_tokens set, and not above the ceiling
         try:
             body = _decode_json(raw.decode("utf-8"))
         except ValueError:  # UnicodeDecodeError included
@@ -590,6 +597,13 @@ class Adapter:
         if not changes:
             return params, ()
         return {**params, "body": _encode_json(new_body).encode("utf-8")}, changes
+
+    def _within_ceiling(self, raw: bytes) -> bool:
+        """Whether ``raw`` names max_tokens once, with a whole number within the ceiling
+        (wherever it sits: only a top-level one is ever clamped)."""
+        ceiling = self.constraints.max_tokens
+        found = _MAX_TOKENS_VALUE.findall(raw)
+        return ceiling is not None and len(found) == 1 and int(found[0]) <= ceiling
 
     def _apply_body(
         self, body: Mapping[str, Any], prefix: str

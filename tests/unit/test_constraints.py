@@ -268,3 +268,28 @@ def test_nothing_to_adapt_returns_the_same_object() -> None:
     assert bl.adapt_request("Converse", params, PAIR) == (params, ())
     assert bl.adapt_request("Converse", params, bl.ModelConstraints())[0] is params
     assert bl.adapt_request("CountTokens", params, PAIR)[0] is params
+
+
+@pytest.mark.parametrize(
+    ("body", "changed"),
+    [
+        (b'{"max_tokens": 64, "messages": []}', None),
+        (b'{"max_tokens" : 64000}', None),
+        (b'{"max_tokens": 70000}', 64000),
+        (b'{"max_tokens": 1e9}', 64000),
+        (b'{"max_tokens": 64.5}', None),
+        (b'{"meta": {"max_tokens": 99999}, "max_tokens": 5}', None),
+        (b'{"meta": {"max_tokens": 5}, "max_tokens": 99999}', 64000),
+    ],
+)
+def test_max_tokens_alone_is_clamped_only_at_the_top_level_and_only_above_the_ceiling(
+    body: bytes, changed: int | None
+) -> None:
+    params = {"modelId": S45, "body": body}
+    adapted, changes = bl.adapt_request("InvokeModel", params, PAIR)
+    if changed is None:
+        assert adapted is params
+        assert changes == ()
+    else:
+        assert json.loads(adapted["body"])["max_tokens"] == changed
+        assert [c.path for c in changes] == ["body.max_tokens"]
