@@ -421,6 +421,27 @@ def test_check_invoke_shows_the_cost_or_says_it_is_unknown(cli: CLI, served: Fak
     assert invokes[1]["cost_usd"] is None
 
 
+def test_check_prices_a_test_call_from_a_price_file(
+    cli: CLI, served: FakeBedrock, tmp_path: Path
+) -> None:
+    policy = cli.policy(f'[successors]\n"{LLAMA}" = "{NOVA}"\n')
+    prices = tmp_path / "prices.toml"
+    prices.write_text(
+        f'format = 1\n[prices."{NOVA}"]\ninput_per_1m = 1.0\noutput_per_1m = 2.0\n', "utf-8"
+    )
+    done = cli(LLAMA, "--policy", policy, "--invoke", "--prices", str(prices), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (row,) = json.loads(done.stdout)["rows"]
+    call = row["invoke"]
+    expected = (call["input_tokens"] * 1.0 + call["output_tokens"] * 2.0) / 1_000_000
+    assert call["cost_usd"] == pytest.approx(expected)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("format = 1\n[prices.x]\ninput_per_1m = -1\n", "utf-8")
+    done = cli(LLAMA, "--policy", policy, "--invoke", "--prices", str(bad))
+    assert done.returncode == 2
+    assert "bad.toml" in done.stderr
+
+
 @pytest.mark.slow
 def test_check_models_from_a_ledger_in_the_regions_they_were_used(cli: CLI, tmp_path: Path) -> None:
     path = tmp_path / "usage.jsonl"

@@ -196,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--invoke", action="store_true", help="one tiny live Converse call per successor and region"
     )
+    check.add_argument(
+        "--prices",
+        metavar="FILE",
+        help="price-book file (JSON or TOML) over the bundled prices, for --invoke's cost",
+    )
     check.add_argument("--json", action="store_true", help="print JSON")
     add_catalog_options(check, offline=False)
 
