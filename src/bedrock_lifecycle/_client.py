@@ -186,10 +186,10 @@ class LifecycleClient(_ClientBase):
         governor = self._governor
         error = exc.response.get("Error", {})
         code, message = error.get("Code"), error.get("Message")
-        kind = governor.observe_failure(plan, code, message)
+        # A lesson is learned even on the last attempt: the next call is adapted before it goes.
+        kind, learned = governor.observe_error(plan, code, message)
         if kind is None:
-            # Learned even on the last attempt: the next call is adapted before it is sent.
-            if not governor.learn_refusal(plan, code, message) or attempts >= _MAX_ATTEMPTS:
+            if not learned or attempts >= _MAX_ATTEMPTS:
                 return None
             again = governor.plan(plan.operation, kwargs, plan.region, exceptions=self._exceptions)
             if again is None or again.adapted == plan.adapted:

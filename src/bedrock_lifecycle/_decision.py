@@ -36,7 +36,7 @@ from ._streams import Head, LiveStream, Restart
 from ._usage import RecordTemplate, converse_figures, invoke_header_figures
 from .ledger import PendingSink
 
-__all__ = ["Decision", "Rewrite", "body_bytes"]
+__all__ = ["Decision", "Rewrite", "body_bytes", "finish_response"]
 
 logger = logging.getLogger("bedrock_lifecycle")
 
@@ -233,31 +233,51 @@ class Decision:
             since = now - self.touched
             if since >= 1.0 or since < 0.0:  # a second later (or the clock went back)
                 self._touch(used, now)
-        metadata: Any = response.get("ResponseMetadata")
-        plain = type(metadata) is dict
-        if plain or isinstance(metadata, MutableMapping):
-            block = self.metadata.copy()
-            block["adapted"] = list(adapted)
-            metadata["BedrockLifecycle"] = block
-        sink = self.sink
-        kind = self.kind
-        key = self.stream_key
-        if key is not None:
-            inner = response.get(key)
-            if inner is not None:
-                head: Head = _NO_HEAD
-                if sink is not None:
-                    head = (self.template, now, metadata.get("RequestId") if plain else None)
-                response[key] = LiveStream(inner, kind, sink, head, restart)
-            return
-        if sink is None:
-            return
-        try:
-            if kind == "Converse":
-                figures = converse_figures(response)
-            else:  # InvokeModel
-                figures = invoke_header_figures(metadata.get("HTTPHeaders") if plain else None)
-            request_id = metadata.get("RequestId") if plain else None
-            sink(self.template.pending(now, figures, request_id))  # type: ignore[union-attr]
-        except Exception:  # recording must never break the caller's call
-            logger.exception("bedrock_lifecycle.record_failed")
+        block = self.metadata.copy()
+        block["adapted"] = list(adapted)
+        finish_response(
+            response, block, self.kind, self.stream_key, self.sink, self.template, now, restart
+        )
+
+
+def finish_response(
+    response: MutableMapping[str, Any],
+    block: dict[str, Any],
+    kind: str,
+    stream_key: str | None,
+    sink: PendingSink | None,
+    template: RecordTemplate | None,
+    when: datetime | float,
+    restart: Restart | None,
+) -> None:
+    """Finish one governed call's response, whoever planned it: the metadata ``block`` as
+    ``ResponseMetadata["BedrockLifecycle"]``, then the usage record (a pending record handed to
+    ``sink``), or for a stream, the stream wrapped in place to record when it ends.
+
+    One function on purpose: it runs on every call, and both the planner and reused decisions
+    finish through it. ``sink`` is ``None`` when nothing is recorded.
+    """
+    metadata: Any = response.get("ResponseMetadata")
+    plain = type(metadata) is dict
+    if plain or isinstance(metadata, MutableMapping):
+        metadata["BedrockLifecycle"] = block
+    readable = plain or isinstance(metadata, Mapping)
+    if stream_key is not None:
+        inner = response.get(stream_key)
+        if inner is not None:
+            head: Head = _NO_HEAD
+            if sink is not None:
+                head = (template, when, metadata.get("RequestId") if readable else None)
+            response[stream_key] = LiveStream(inner, kind, sink, head, restart)
+        return
+    if sink is None:
+        return
+    try:
+        if kind == "Converse":
+            figures = converse_figures(response)
+        else:  # InvokeModel
+            figures = invoke_header_figures(metadata.get("HTTPHeaders") if readable else None)
+        request_id = metadata.get("RequestId") if readable else None
+        sink(template.pending(when, figures, request_id))  # type: ignore[union-attr]
+    except Exception:  # recording must never break the caller's call
+        logger.exception("bedrock_lifecycle.record_failed")

@@ -22,7 +22,7 @@ from typing import Any
 from . import _wording as wording
 from ._catalog import Catalog
 from ._constraints import Adaptation, ConstraintBook, constraint_from_refusal
-from ._decision import Decision, Rewrite
+from ._decision import Decision, Rewrite, finish_response
 from ._errors import (
     ExtendedAccessError,
     ExtendedAccessWarning,
@@ -38,19 +38,15 @@ from ._errors import (
 )
 from ._ids import parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, State
-from ._operations import GOVERNED_OPERATIONS, OPERATIONS, STREAM_KEYS
+from ._operations import GOVERNED_OPERATIONS, OPERATIONS
 from ._plan import CallPlan
 from ._policy import Action, Policy
-from ._pricing import PriceBook
-from ._streams import Head, LiveStream, Restart, Sink
+from ._pricing import PriceBook, price_book
+from ._streams import Head, Restart, Sink
 from ._succession import Succession, walk_successors
 from ._usage import (
     RecordTemplate,
-    Usage,
-    figures_of,
     settle,
-    usage_from_converse,
-    usage_from_invoke_headers,
 )
 from .ledger import Ledger, MemoryLedger, PendingLedger, PendingSink
 
@@ -215,6 +211,7 @@ class Governor:
         walk = walk_successors(
             requested, base, region, now, catalog=catalog, policy=self.policy, requested_entry=entry
         )
+        looked_at = (entry, *(candidate.entry for candidate in walk.candidates))
         target = walk.chosen
         if target is None and effective is State.EOL:
             # The call cannot succeed as written: a working successor the policy would rather
@@ -227,7 +224,6 @@ class Governor:
             # works, so warn (saying there is no successor) rather than break the call.
             self._warn_state(entry, state, region, now)
             self._idle_guard(entry, state, region, now)
-            looked_at = (entry, *(c.entry for c in walk.candidates))
             self._keep(key, plan, entry, now, generation, config, looked_at, idle=True)
             return plan
         if target.state in (State.LEGACY, State.EXTENDED_ACCESS):
@@ -252,7 +248,6 @@ class Governor:
         )
         self._warn_fallback(new_plan, entry, changes)
         if operation != "CountTokens":  # its body shape (and so its translation) varies by call
-            looked_at = (entry, *(c.entry for c in walk.candidates))
             self._keep(key, new_plan, entry, now, generation, config, looked_at, rewrite=rewrite)
         return new_plan
 
@@ -540,6 +535,15 @@ class Governor:
             )
         return kind
 
+    def observe_error(
+        self, plan: CallPlan, code: str | None, message: str | None
+    ) -> tuple[str | None, bool]:
+        """What a Bedrock error for ``plan`` means, for both faces: the lifecycle failure kind
+        (recorded in the catalog, see :meth:`observe_failure`), else whether it named a refused
+        parameter (learned, see :meth:`learn_refusal`)."""
+        kind = self.observe_failure(plan, code, message)
+        return kind, kind is None and self.learn_refusal(plan, code, message)
+
     def learn_refusal(self, plan: CallPlan, code: str | None, message: str | None) -> bool:
         """Remember what a successor refused; ``True`` when the refusal names a constraint.
 
@@ -587,22 +591,15 @@ class Governor:
         when they end; ``restart`` is the wrapper's reactive fallback for a stream that fails
         before its first event (hooks cannot resend, and pass none).
         """
-        self.mark(plan, response)
-        operation = plan.operation
-        if operation in STREAM_KEYS:
-            key = STREAM_KEYS[operation]
-            inner = response.get(key)
-            if inner is not None:
-                sink, head = self.stream_target(plan, response)
-                response[key] = LiveStream(inner, operation, sink, head, restart)
-        elif self.ledger is None:
-            return
-        elif operation == "Converse":
-            self.record(plan, usage_from_converse(response), response)
-        elif operation == "InvokeModel":
-            metadata = response.get("ResponseMetadata")
-            headers = metadata.get("HTTPHeaders", {}) if isinstance(metadata, dict) else {}
-            self.record(plan, usage_from_invoke_headers(headers), response)
+        if plan.invoked_base:
+            self.catalog.note_success(plan.invoked_base, plan.region, plan.at)
+        facts = OPERATIONS[plan.operation]
+        sink = self.pending_sink() if facts.recorded else None
+        template = self.template(plan) if sink is not None else None
+        when = plan.at or self.catalog.now()
+        finish_response(
+            response, plan.metadata(), facts.name, facts.stream_key, sink, template, when, restart
+        )
 
     def stream_target(
         self, plan: CallPlan, response: Mapping[str, Any]
@@ -615,36 +612,12 @@ class Governor:
         request_id = metadata.get("RequestId") if isinstance(metadata, Mapping) else None
         return sink, (self.template(plan), plan.at or self.catalog.now(), request_id)
 
-    def record(self, plan: CallPlan, usage: Usage, response: Mapping[str, Any] | None) -> None:
-        """Write one usage record to the ledger; never raises."""
-        if self.ledger is None or not OPERATIONS[plan.operation].recorded:
-            return
-        try:
-            metadata = response.get("ResponseMetadata") if response else None
-            request_id = metadata.get("RequestId") if isinstance(metadata, Mapping) else None
-            sink = self.pending_sink()
-            if sink is not None:
-                at = plan.at or self.catalog.now()
-                sink(self.template(plan).pending(at, figures_of(usage), request_id))
-        except Exception:  # recording must never break the caller's call
-            logger.exception("bedrock_lifecycle.record_failed")
-
 
 def _counts_invoke_body(plan: CallPlan) -> bool:
     if plan.operation != "CountTokens":
         return False
     shape = plan.params.get("input")
     return isinstance(shape, Mapping) and "invokeModel" in shape
-
-
-def _as_prices(prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None) -> PriceBook:
-    if prices is None:
-        return PriceBook.bundled()
-    if isinstance(prices, PriceBook):
-        return prices
-    if isinstance(prices, (str, os.PathLike)):
-        return PriceBook.bundled().with_overrides(PriceBook.from_file(prices))
-    return PriceBook.bundled().with_overrides(prices)
 
 
 def make_governor(
@@ -669,5 +642,5 @@ def make_governor(
         catalog=catalog,
         policy=policy if policy is not None else Policy(),
         ledger=ledger if ledger is not None else MemoryLedger(),
-        prices=_as_prices(prices),
+        prices=price_book(prices),
     )

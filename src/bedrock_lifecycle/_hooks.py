@@ -99,9 +99,9 @@ class _Handlers:
                 return
         error = parsed.get("Error", {}) if isinstance(parsed, Mapping) else {}
         code, message = error.get("Code"), error.get("Message")
-        if self.governor.observe_failure(plan, code, message) is None:
-            # A successor's refusal of a parameter: the next call adapts before sending.
-            self.governor.learn_refusal(plan, code, message)
+        # A lifecycle error sends the next call to the successor; a refused parameter is
+        # learned, and the next call adapts before sending (a handler cannot resend).
+        self.governor.observe_error(plan, code, message)
 
 
 def _session_or_default(session: Any) -> Any:

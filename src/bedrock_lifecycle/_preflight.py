@@ -26,6 +26,7 @@ runtime only with ``invoke=True``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -40,7 +41,7 @@ from ._governor import Governor
 from ._ids import IdForm, parse_model_id, render_successor
 from ._lifecycle import State
 from ._policy import Policy
-from ._pricing import PriceBook, compute_cost
+from ._pricing import PriceBook, compute_cost, price_book
 from ._succession import Candidate, walk_successors
 from ._usage import usage_from_converse
 
@@ -394,14 +395,14 @@ class _Preflight:
         catalog: Catalog,
         session: Any,
         invoke: bool,
-        prices: PriceBook | None,
+        prices: PriceBook,
     ) -> None:
         self.policy = policy
         self.catalog = catalog
         self.invoke = invoke
         self.at = catalog.now()
         self.book = Governor(catalog=catalog, policy=policy, ledger=None, prices=None).constraints()
-        self.prices = prices if prices is not None else PriceBook.bundled()
+        self.prices = prices
         self.bedrock = _Bedrock(session)
         self.calls: dict[tuple[str, str], _Call] = {}
 
@@ -576,6 +577,7 @@ class _Preflight:
         state: State,
         constraints: ModelConstraints,
     ) -> _Call:
+        """One tiny Converse call to ``successor`` in ``region`` (made once per run)."""
         key = (successor, region)
         if key not in self.calls:
             self.calls[key] = self._converse(successor, base, region, state, constraints)
@@ -646,7 +648,7 @@ def preflight(
     catalog: Catalog | None = None,
     session: Any = None,
     invoke: bool = False,
-    prices: PriceBook | None = None,
+    prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None = None,
 ) -> PreflightReport:
     """Check, per region, that the successor each model in use would fall back to is ready.
 
@@ -656,7 +658,8 @@ def preflight(
     (or, when ``session`` is given, a catalog on that session). ``session`` (a boto3 session,
     default ``boto3.Session()``) makes the ``bedrock`` control-plane clients, and with
     ``invoke=True`` the ``bedrock-runtime`` clients for one tiny Converse call per successor and
-    region, priced from ``prices`` (default: the bundled :class:`PriceBook`). Control-plane and
+    region, priced from ``prices`` (as :func:`wrap` takes it: a :class:`PriceBook`, or a mapping
+    or a price-book file over the bundled prices; default the bundled book). Control-plane and
     runtime errors are reported on the rows, never raised.
     """
     wanted = _as_names(regions, "regions")
@@ -684,7 +687,7 @@ def preflight(
             )
         else:
             targets = [(model, region) for model in named for region in wanted]
-        run = _Preflight(chosen_policy, catalog, session, bool(invoke), prices)
+        run = _Preflight(chosen_policy, catalog, session, bool(invoke), price_book(prices))
         rows = [row for model, region in targets for row in run.rows_for(model, region)]
         return PreflightReport(rows=tuple(rows), at=run.at, invoked=bool(invoke))
     finally:

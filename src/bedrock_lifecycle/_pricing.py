@@ -44,6 +44,7 @@ __all__ = [
     "PriceBook",
     "PriceKey",
     "compute_cost",
+    "price_book",
 ]
 
 PRICE_BOOK_FORMAT = 1
@@ -477,3 +478,15 @@ def compute_cost(
         None if standard is None else _money(standard),
         premium,
     )
+
+
+def price_book(prices: PriceBook | Mapping[Any, Any] | str | PathLike[str] | None) -> PriceBook:
+    """The price book a ``prices=`` argument stands for: the bundled book when ``None``, a
+    :class:`PriceBook` as given, else a mapping or a JSON/TOML file over the bundled prices."""
+    if prices is None:
+        return PriceBook.bundled()
+    if isinstance(prices, PriceBook):
+        return prices
+    if isinstance(prices, (str, PathLike)):
+        return PriceBook.bundled().with_overrides(PriceBook.from_file(prices))
+    return PriceBook.bundled().with_overrides(prices)

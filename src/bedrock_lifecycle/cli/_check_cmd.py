@@ -51,9 +51,6 @@ def _targets(args: argparse.Namespace, catalog: bl.Catalog) -> list[tuple[list[s
 
 def run_check(args: argparse.Namespace, out: Output) -> int:
     policy = load_policy(args.policy)
-    prices = None
-    if args.prices:
-        prices = bl.PriceBook.bundled().with_overrides(bl.PriceBook.from_file(args.prices))
     catalog = build_catalog(args)
     try:
         targets = _targets(args, catalog)
@@ -66,7 +63,7 @@ def run_check(args: argparse.Namespace, out: Output) -> int:
                 catalog=catalog,
                 session=session,
                 invoke=args.invoke,
-                prices=prices,
+                prices=args.prices,
             )
             for regions, models in targets
         ]
