@@ -39,6 +39,7 @@ from ._plan import CallPlan
 from ._policy import Action, BodyTranslator, Policy, body_family
 from ._preflight import PreflightReport, PreflightRow, preflight
 from ._pricing import Price, PriceBook, compute_cost
+from ._shadow_record import ShadowRecord, ShadowSide
 from ._succession import Candidate, Succession, walk_successors
 from ._usage import Usage, UsageRecord
 from .ledger import Ledger, MemoryLedger, MultiLedger, SummaryRow, summarize
@@ -107,6 +108,8 @@ __all__ = [
     "Price",
     "PriceBook",
     "RefreshResult",
+    "ShadowRecord",
+    "ShadowSide",
     "Source",
     "SqliteLedger",
     "State",
