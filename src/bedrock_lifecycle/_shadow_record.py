@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
+from itertools import pairwise
 from typing import Any
 
 from ._clock import as_utc
@@ -57,7 +58,7 @@ def text_similarity(first: str | None, second: str | None) -> float | None:
 def _grams(text: str) -> Counter[str]:
     words = _WORD.findall(text.lower())
     grams: Counter[str] = Counter(words)
-    grams.update(f"{one} {two}" for one, two in zip(words, words[1:], strict=False))
+    grams.update(f"{one} {two}" for one, two in pairwise(words))
     return grams
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "models_in_use",
     "parse_when",
     "read_ledger",
+    "read_ledger_records",
     "regions_from",
     "replacement_for",
 ]
@@ -150,31 +151,59 @@ class InUse:
     last_used: datetime | None
 
 
-def read_ledger(path: str) -> list[bl.UsageRecord]:
-    """Every record in a ledger file: ``.jsonl`` / ``.ndjson`` or ``.db`` / ``.sqlite``."""
+def _ledger_file(path: str) -> tuple[Path, bool]:
+    """The ledger file at ``path`` and whether it is JSON Lines (else SQLite)."""
     file = Path(path).expanduser()
     suffix = file.suffix.lower()
     if not file.is_file():
         raise bl.ConfigurationError("no such ledger file", source=str(path))
     if suffix in _JSONL_SUFFIXES:
-        return read_jsonl(file)
+        return file, True
     if suffix in _SQLITE_SUFFIXES:
-        import sqlite3
-
-        ledger = bl.SqliteLedger(file)
-        try:
-            return ledger.records()
-        except sqlite3.DatabaseError as exc:
-            raise bl.ConfigurationError(
-                f"not a bedrock-lifecycle SQLite ledger ({exc})", source=str(path)
-            ) from None
-        finally:
-            ledger.close()
+        return file, False
     raise bl.ConfigurationError(
         "unknown ledger type: use a .jsonl file (JsonlLedger) or a .db / .sqlite file "
         "(SqliteLedger)",
         source=str(path),
     )
+
+
+def _read_sqlite(file: Path, path: str) -> list[bl.UsageRecord | bl.ShadowRecord]:
+    import sqlite3
+
+    ledger = bl.SqliteLedger[bl.UsageRecord | bl.ShadowRecord](file)
+    try:
+        return ledger.records()
+    except sqlite3.DatabaseError as exc:
+        raise bl.ConfigurationError(
+            f"not a bedrock-lifecycle SQLite ledger ({exc})", source=str(path)
+        ) from None
+    finally:
+        ledger.close()
+
+
+def read_ledger(path: str) -> list[bl.UsageRecord]:
+    """Every usage record in a ledger file: ``.jsonl`` / ``.ndjson`` or ``.db`` / ``.sqlite``.
+
+    Shadow records in the file are left out (see :func:`read_ledger_records`)."""
+    file, jsonl = _ledger_file(path)
+    if jsonl:
+        return read_jsonl(file)
+    return [rec for rec in _read_sqlite(file, path) if isinstance(rec, bl.UsageRecord)]
+
+
+def read_ledger_records(path: str) -> list[bl.UsageRecord | bl.ShadowRecord]:
+    """Every record in a ledger file, usage and shadow records alike, in the file's order.
+
+    A corrupt shadow record is a ``ValueError`` naming the file and the line (or row)."""
+    file, jsonl = _ledger_file(path)
+    if not jsonl:
+        return _read_sqlite(file, path)
+    ledger = bl.JsonlLedger[bl.UsageRecord | bl.ShadowRecord](file)
+    try:
+        return ledger.records()
+    finally:
+        ledger.close()
 
 
 def _from_ledger(path: str) -> list[InUse]:

@@ -4,6 +4,10 @@ Sinks: :class:`MemoryLedger` (default), :class:`JsonlLedger`, :class:`SqliteLedg
 :class:`EmfLedger` (CloudWatch Embedded Metric Format), :class:`OtelLedger` (OpenTelemetry
 counters, ``otel`` extra) and :class:`MultiLedger` to send to several. Each ``record()`` returns
 without raising; failures are logged once per sink and counted in ``sink.errors``.
+
+``MemoryLedger``, ``JsonlLedger``, ``SqliteLedger`` and ``MultiLedger`` also keep shadow records
+(``MemoryLedger[ShadowRecord]()``), apart from the usage ledger; :func:`read_shadow_records` reads
+them from a file and :func:`summarize` reports their spend in rows of their own.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
     from ._emf import DIMENSION_NAMES, EmfLedger
     from ._jsonl import JsonlLedger, read_jsonl
     from ._otel import OtelLedger
+    from ._read import read_shadow_records
     from ._sqlite import SqliteLedger
 
 # The file and metric sinks load on first use: most processes use one sink or none, and
@@ -37,6 +42,7 @@ _LAZY = {
     "read_jsonl": "._jsonl",
     "OtelLedger": "._otel",
     "SqliteLedger": "._sqlite",
+    "read_shadow_records": "._read",
 }
 
 
@@ -64,6 +70,7 @@ __all__ = [
     "SqliteLedger",
     "SummaryRow",
     "read_jsonl",
+    "read_shadow_records",
     "select_records",
     "summarize",
 ]

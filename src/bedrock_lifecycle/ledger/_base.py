@@ -2,6 +2,11 @@
 
 A sink's ``record()`` never raises into the caller: a failure is logged once per sink (WARNING),
 later ones at DEBUG, and every record that could not be kept is counted in ``sink.errors``.
+
+The sinks hold usage records, or shadow records (:class:`~bedrock_lifecycle.ShadowRecord`, kept
+apart from the usage ledger): they are generic in the record type they hold, ``UsageRecord`` by
+default, so ``MemoryLedger()`` is a ``MemoryLedger[UsageRecord]`` and
+``MemoryLedger[ShadowRecord]()`` holds shadow records.
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, cast, runtime_checkable
 
 from .._clock import as_utc
-from .._usage import UsageRecord
+from .._shadow_record import ShadowRecord
+from .._usage import UsageRecord, settle
 
 __all__ = [
+    "AnyRecord",
     "Ledger",
     "MultiLedger",
     "PendingLedger",
@@ -30,12 +37,34 @@ __all__ = [
 
 logger = logging.getLogger("bedrock_lifecycle.ledger")
 
+AnyRecord = UsageRecord | ShadowRecord
+"""Either kind of record a ledger sink can hold."""
+
+# The record type a sink holds: UsageRecord unless said otherwise (PEP 696 defaults, which only
+# the type checker needs; at run time a plain TypeVar does).
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    R = TypeVar("R", bound=AnyRecord, default=UsageRecord)
+    R_contra = TypeVar("R_contra", bound=AnyRecord, default=UsageRecord, contravariant=True)
+else:
+    from typing import TypeVar
+
+    R = TypeVar("R", bound=AnyRecord)
+    R_contra = TypeVar("R_contra", bound=AnyRecord, contravariant=True)
+T = TypeVar("T", bound=AnyRecord)
+
+settle_any = cast("Callable[[AnyRecord | list[Any]], AnyRecord]", settle)
+""":func:`~bedrock_lifecycle._usage.settle` for sinks holding either kind: a shadow record (not
+a list) comes back as it is."""
+
 
 @runtime_checkable
-class Ledger(Protocol):
-    """A sink for usage records."""
+class Ledger(Protocol[R_contra]):
+    """A sink for usage records (``Ledger``, that is ``Ledger[UsageRecord]``), or for shadow
+    records (``Ledger[ShadowRecord]``)."""
 
-    def record(self, rec: UsageRecord) -> None:
+    def record(self, rec: R_contra) -> None:
         """Keep ``rec``. Never raises: failures are logged once and counted in ``errors``."""
 
     def flush(self) -> None:
@@ -46,12 +75,10 @@ class Ledger(Protocol):
 
 
 @runtime_checkable
-class ReadableLedger(Ledger, Protocol):
+class ReadableLedger(Ledger[R], Protocol[R]):
     """A sink that can give its records back."""
 
-    def records(
-        self, since: datetime | None = None, until: datetime | None = None
-    ) -> list[UsageRecord]:
+    def records(self, since: datetime | None = None, until: datetime | None = None) -> list[R]:
         """Records with ``since <= timestamp < until`` (pending writes are flushed first)."""
         ...  # pragma: no cover
 
@@ -63,7 +90,7 @@ PendingSink = Callable[[list[Any]], None]
 
 
 @runtime_checkable
-class PendingLedger(Ledger, Protocol):
+class PendingLedger(Ledger[UsageRecord], Protocol):
     """A sink that takes pending records, so the caller's thread does not build records.
 
     Governed calls hand such a sink their raw figures (:data:`PendingSink`) instead of a built
@@ -121,10 +148,9 @@ class SinkHealth:
         self.failed(None, count, what="queue (write queue full, record dropped)")
 
 
-def select_records(
-    records: Iterable[UsageRecord], since: datetime | None, until: datetime | None
-) -> list[UsageRecord]:
-    """Records with ``since <= timestamp < until`` (either bound may be ``None``)."""
+def select_records(records: Iterable[T], since: datetime | None, until: datetime | None) -> list[T]:
+    """Records (usage or shadow) with ``since <= timestamp < until`` (either bound may be
+    ``None``)."""
     lower = None if since is None else as_utc(since)
     upper = None if until is None else as_utc(until)
     if lower is None and upper is None:
@@ -151,15 +177,16 @@ def make_parent_dirs(path: str | os.PathLike[str]) -> None:
             directory.mkdir(mode=0o700)
 
 
-class MultiLedger:
+class MultiLedger(Generic[R]):
     """Sends every record to several sinks.
 
     Guards each sink: one that raises (a third-party sink, say) is logged once and counted in this
     ledger's ``errors``, and the others still get the record. ``records()`` reads from the first
-    readable sink.
+    readable sink. Like the sinks it holds usage records unless its sinks hold shadow records
+    (``MultiLedger(MemoryLedger[ShadowRecord](), JsonlLedger[ShadowRecord](path))``).
     """
 
-    def __init__(self, *sinks: Ledger) -> None:
+    def __init__(self, *sinks: Ledger[R]) -> None:
         for sink in sinks:
             if not callable(getattr(sink, "record", None)):
                 hint = (
@@ -171,7 +198,7 @@ class MultiLedger:
                     f"MultiLedger sinks must have a record() method, not {type(sink).__name__}"
                     + hint
                 )
-        self.sinks: tuple[Ledger, ...] = sinks
+        self.sinks: tuple[Ledger[R], ...] = sinks
         self._health = {id(sink): SinkHealth(type(sink).__name__) for sink in sinks}
 
     @property
@@ -179,7 +206,7 @@ class MultiLedger:
         """Records a sink raised on (failures the sinks counted themselves are not included)."""
         return sum(health.errors for health in self._health.values())
 
-    def record(self, rec: UsageRecord) -> None:
+    def record(self, rec: R) -> None:
         for sink in self.sinks:
             try:
                 sink.record(rec)
@@ -200,10 +227,9 @@ class MultiLedger:
             except Exception as exc:
                 self._health[id(sink)].failed(exc, 0, what="close")
 
-    def records(
-        self, since: datetime | None = None, until: datetime | None = None
-    ) -> list[UsageRecord]:
+    def records(self, since: datetime | None = None, until: datetime | None = None) -> list[R]:
         for sink in self.sinks:
             if isinstance(sink, ReadableLedger):
-                return sink.records(since, until)
+                found: list[R] = sink.records(since, until)
+                return found
         return []

@@ -10,6 +10,11 @@ next batch.
 
 Reading: ``records()`` reads every rotated file, oldest first, then ``path``. A last line without
 its newline (a write cut short by a crash) is skipped, as is any line that is not a record.
+
+Shadow records (:class:`~bedrock_lifecycle.ShadowRecord`) are lines of their own, told apart by
+their ``"kind": "shadow"`` key (usage lines have no ``kind``). :func:`read_jsonl` gives the usage
+records only; :func:`read_shadow_records` the shadow ones. A line marked as a shadow record that
+is not one is an error naming the file, the line and what is wrong with it.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from .._shadow_record import SHADOW_RECORD_KIND, ShadowRecord
 from .._usage import UsageRecord
-from ._base import logger, make_parent_dirs, select_records
+from ._base import AnyRecord, R, logger, make_parent_dirs, select_records
 from ._writer import QueuedFileLedger
 
 try:  # POSIX only; without it rotation by several processes at once is not coordinated.
@@ -38,7 +44,7 @@ _O_BINARY = getattr(os, "O_BINARY", 0)
 MiB = 1024 * 1024
 
 
-def _encode(records: Sequence[UsageRecord]) -> bytes:
+def _encode(records: Sequence[AnyRecord]) -> bytes:
     dumps = json.dumps
     return "".join([dumps(rec.to_dict(), separators=(",", ":")) + "\n" for rec in records]).encode(
         "utf-8"
@@ -119,7 +125,7 @@ class _JsonlTarget:
 
     # -- BatchTarget --------------------------------------------------------------------------
 
-    def write_batch(self, items: Sequence[UsageRecord]) -> None:
+    def write_batch(self, items: Sequence[AnyRecord]) -> None:
         data = _encode(items)
         try:
             fd = self._current()
@@ -177,12 +183,26 @@ def _rotated_files(path: Path) -> list[Path]:
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[UsageRecord]:
-    """Every record in a JSON Lines ledger and its rotated files, oldest file first.
+    """Every usage record in a JSON Lines ledger and its rotated files, oldest file first.
 
-    Skips a torn last line (no newline: a crash mid-write) and lines that are not records (logged).
+    Skips a torn last line (no newline: a crash mid-write) and lines that are not records
+    (logged). Shadow records are left out (see :func:`read_shadow_records`).
     """
-    path = Path(path)
-    out: list[UsageRecord] = []
+    return cast("list[UsageRecord]", _read(Path(path), usage=True, shadow=False))
+
+
+def read_jsonl_shadow(path: str | os.PathLike[str]) -> list[ShadowRecord]:
+    """Every shadow record in a JSON Lines ledger and its rotated files, oldest file first.
+
+    Raises ``ValueError`` naming the file and line when a line marked as a shadow record is not
+    a valid one; other lines (usage records, torn lines) are passed over.
+    """
+    return cast("list[ShadowRecord]", _read(Path(path), usage=False, shadow=True))
+
+
+def _read(path: Path, *, usage: bool, shadow: bool) -> list[AnyRecord]:
+    """The records of the kinds asked for, in file order, rotated files (oldest) first."""
+    out: list[AnyRecord] = []
     bad = 0
     for file in [*_rotated_files(path), path]:
         try:
@@ -195,14 +215,29 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[UsageRecord]:
             logger.debug(
                 "bedrock_lifecycle.ledger_torn_line: %s ends with a torn line; skipped", file
             )
-        for line in lines:
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 document: Any = json.loads(line)
-                out.append(UsageRecord.from_dict(document))
-            except (ValueError, TypeError):
-                bad += 1
+            except ValueError:
+                if usage:  # a torn or foreign line: counted as usage readers always have
+                    bad += 1
+                continue
+            if type(document) is dict and document.get("kind") == SHADOW_RECORD_KIND:
+                if shadow:
+                    try:
+                        out.append(ShadowRecord.from_dict(document))
+                    except (ValueError, TypeError) as exc:
+                        raise ValueError(
+                            f"{file}, line {number}: not a valid shadow record: {exc}"
+                        ) from None
+                continue
+            if usage:
+                try:
+                    out.append(UsageRecord.from_dict(document))
+                except (ValueError, TypeError):
+                    bad += 1
     if bad:
         logger.warning(
             "bedrock_lifecycle.ledger_bad_lines: %s: skipped %d line(s) that are not usage records",
@@ -212,8 +247,11 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[UsageRecord]:
     return out
 
 
-class JsonlLedger(QueuedFileLedger):
+class JsonlLedger(QueuedFileLedger[R]):
     """Usage records in a JSON Lines file, written off the caller's thread.
+
+    ``JsonlLedger[ShadowRecord](path)`` keeps shadow records instead (one JSON object per line,
+    with ``"kind": "shadow"``); ``records()`` gives each record back as its own type.
 
     - ``max_bytes``: rotate before the file would exceed this (0: never rotate).
     - ``backups``: rotated files kept (``path.1`` newest ... ``path.<backups>`` oldest).
@@ -249,12 +287,13 @@ class JsonlLedger(QueuedFileLedger):
         self.max_bytes = max_bytes
         self.backups = backups
 
-    def records(
-        self, since: datetime | None = None, until: datetime | None = None
-    ) -> list[UsageRecord]:
-        """Every record in the file and its rotated files (after a flush), oldest file first."""
+    def records(self, since: datetime | None = None, until: datetime | None = None) -> list[R]:
+        """Every record in the file and its rotated files (after a flush), oldest file first.
+
+        Raises ``ValueError`` naming the file and line for a corrupt shadow record."""
         self._flush_for_read()
-        return select_records(read_jsonl(self.path), since, until)
+        found = cast("list[R]", _read(self.path, usage=True, shadow=True))
+        return select_records(found, since, until)
 
     def __repr__(self) -> str:
         return f"JsonlLedger({str(self.path)!r})"

@@ -4,22 +4,33 @@ Each ledger instance has one background writer thread with its own connection; i
 batch in one ``BEGIN IMMEDIATE`` transaction. WAL mode and a busy timeout let many threads (each
 through the one writer) and several processes write the same file at once, with readers never
 blocking writers. A committed batch survives a crash of the process.
+
+Shadow records (:class:`~bedrock_lifecycle.ShadowRecord`) go to a table of their own,
+``shadow_records``, created with the first one: each row holds the record's ``to_dict()`` as JSON
+text beside its indexed timestamp and the two model ids. Files with no shadow record keep the one
+``usage_records`` table.
 """
 
 from __future__ import annotations
 
+import heapq
+import json
 import os
 import sqlite3
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._clock import as_utc
+from .._shadow_record import ShadowRecord
 from .._usage import RECORD_FIELDS, UsageRecord
-from ._base import make_parent_dirs
+from ._base import AnyRecord, R, make_parent_dirs
 from ._writer import QueuedFileLedger
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["SqliteLedger"]
 
@@ -55,6 +66,22 @@ _NAMES = ", ".join(_COLUMNS)
 _MARKS = ", ".join("?" * (len(_COLUMNS) + 1))
 _INSERT = f"INSERT INTO usage_records (ts_us, {_NAMES}) VALUES ({_MARKS})"  # noqa: S608 - constants
 _SELECT = f"SELECT {_NAMES} FROM usage_records"  # noqa: S608 - constants
+_SHADOW_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS shadow_records (
+    id INTEGER PRIMARY KEY,
+    ts_us INTEGER NOT NULL,
+    timestamp TEXT NOT NULL,
+    primary_model_id TEXT NOT NULL,
+    shadow_model_id TEXT NOT NULL,
+    record TEXT NOT NULL
+)""",
+    "CREATE INDEX IF NOT EXISTS shadow_records_ts ON shadow_records (ts_us)",
+)
+_SHADOW_INSERT = (
+    "INSERT INTO shadow_records (ts_us, timestamp, primary_model_id, shadow_model_id, record) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+_SHADOW_SELECT = "SELECT id, record FROM shadow_records"
 
 
 def _micros(value: datetime) -> int:
@@ -82,6 +109,26 @@ def _row(rec: UsageRecord) -> tuple[Any, ...]:
         rec.request_id,
         rec.fallback_from,
     )
+
+
+def _shadow_row(rec: ShadowRecord) -> tuple[Any, ...]:
+    return (
+        _micros(rec.timestamp),
+        rec.timestamp.isoformat(),
+        rec.primary_model_id,
+        rec.shadow_model_id,
+        json.dumps(rec.to_dict(), separators=(",", ":")),
+    )
+
+
+def _from_shadow_row(path: str, row: tuple[Any, ...]) -> ShadowRecord:
+    row_id, text = row
+    try:
+        return ShadowRecord.from_dict(json.loads(text))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{path}, shadow_records row {row_id}: not a valid shadow record: {exc}"
+        ) from None
 
 
 def _from_row(row: tuple[Any, ...]) -> UsageRecord:
@@ -126,6 +173,7 @@ class _SqliteTarget:
         self.path = path
         self.busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
+        self._shadow_table = False  # created (if missing) on this connection
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -145,14 +193,27 @@ class _SqliteTarget:
             self._conn = conn
         return self._conn
 
-    def write_batch(self, items: Sequence[UsageRecord]) -> None:
-        rows = [_row(rec) for rec in items]
+    def write_batch(self, items: Sequence[AnyRecord]) -> None:
+        rows: list[tuple[Any, ...]] = []
+        shadows: list[tuple[Any, ...]] = []
+        for rec in items:
+            if type(rec) is ShadowRecord:
+                shadows.append(_shadow_row(rec))
+            else:
+                rows.append(_row(rec))  # type: ignore[arg-type]
         conn = self._connection()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(_INSERT, rows)
+                if rows:
+                    conn.executemany(_INSERT, rows)
+                if shadows:
+                    if not self._shadow_table:
+                        for statement in _SHADOW_SCHEMA:
+                            conn.execute(statement)
+                    conn.executemany(_SHADOW_INSERT, shadows)
                 conn.execute("COMMIT")
+                self._shadow_table = self._shadow_table or bool(shadows)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -165,6 +226,7 @@ class _SqliteTarget:
         """Each batch is committed as it is written; nothing more to do."""
 
     def release(self) -> None:
+        self._shadow_table = False
         if self._conn is not None:
             conn, self._conn = self._conn, None
             conn.close()
@@ -172,10 +234,64 @@ class _SqliteTarget:
     def after_fork(self) -> None:
         # An SQLite connection must not cross fork(): forget the parent's without closing it.
         self._conn = None
+        self._shadow_table = False
 
 
-class SqliteLedger(QueuedFileLedger):
+def _select(conn: sqlite3.Connection, sql: str, params: list[int]) -> list[tuple[Any, ...]]:
+    """Rows of ``sql``, none when its table does not exist (yet)."""
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+
+
+def read_sqlite(
+    path: str | os.PathLike[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    usage: bool = True,
+    shadow: bool = True,
+    busy_timeout: float = 10.0,
+) -> list[AnyRecord]:
+    """The records of the kinds asked for in an SQLite ledger file, in time order.
+
+    Raises ``ValueError`` naming the file and row for a shadow record that cannot be read, and
+    ``sqlite3.DatabaseError`` for a file that is not an SQLite database.
+    """
+    clauses: list[str] = []
+    params: list[int] = []
+    if since is not None:
+        clauses.append("ts_us >= ?")
+        params.append(_micros(since))
+    if until is not None:
+        clauses.append("ts_us < ?")
+        params.append(_micros(until))
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    conn = _connect(str(path), busy_timeout)
+    try:
+        rows = _select(conn, f"{_SELECT}{where} ORDER BY ts_us, id", params) if usage else []
+        shadow_rows = (
+            _select(conn, f"{_SHADOW_SELECT}{where} ORDER BY ts_us, id", params) if shadow else []
+        )
+    finally:
+        conn.close()
+    records: list[AnyRecord] = [_from_row(row) for row in rows]
+    if not shadow_rows:
+        return records
+    shadows = [_from_shadow_row(str(path), row) for row in shadow_rows]
+    if not records:
+        return cast("list[AnyRecord]", shadows)
+    return list(heapq.merge(records, shadows, key=lambda rec: rec.timestamp))
+
+
+class SqliteLedger(QueuedFileLedger[R]):
     """Usage records in an SQLite database file (table ``usage_records``), created 0600.
+
+    ``SqliteLedger[ShadowRecord](path)`` keeps shadow records instead (table
+    ``shadow_records``); ``records()`` gives each record back as its own type.
 
     - ``queue_size``: records waiting for the writer; when full, new records are dropped, logged
       once and counted in ``errors`` and ``dropped``.
@@ -201,35 +317,17 @@ class SqliteLedger(QueuedFileLedger):
         )
         self.busy_timeout = busy_timeout
 
-    def records(
-        self, since: datetime | None = None, until: datetime | None = None
-    ) -> list[UsageRecord]:
-        """Records with ``since <= timestamp < until``, in time order (after a flush)."""
+    def records(self, since: datetime | None = None, until: datetime | None = None) -> list[R]:
+        """Records with ``since <= timestamp < until``, in time order (after a flush).
+
+        Raises ``ValueError`` naming the file and row for a corrupt shadow record."""
         self._flush_for_read()
         if not self.path.exists():
             return []
-        clauses: list[str] = []
-        params: list[int] = []
-        if since is not None:
-            clauses.append("ts_us >= ?")
-            params.append(_micros(since))
-        if until is not None:
-            clauses.append("ts_us < ?")
-            params.append(_micros(until))
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        conn = _connect(str(self.path), self.busy_timeout)
-        try:
-            try:
-                rows = conn.execute(f"{_SELECT}{where} ORDER BY ts_us, id", params).fetchall()
-            except sqlite3.OperationalError as exc:
-                if "no such table" in str(exc):
-                    return []
-                raise
-        finally:
-            conn.close()
-        return [_from_row(row) for row in rows]
+        found = read_sqlite(self.path, since, until, busy_timeout=self.busy_timeout)
+        return cast("list[R]", found)
 
-    def __enter__(self) -> SqliteLedger:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

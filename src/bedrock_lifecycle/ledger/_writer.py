@@ -22,8 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from .._usage import UsageRecord, settle
-from ._base import SinkHealth, logger
+from ._base import AnyRecord, R, SinkHealth, logger, settle_any
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -253,13 +252,14 @@ if hasattr(os, "register_at_fork"):
 
 
 class _Settling:
-    """A target that builds pending records (see ``RecordTemplate``) before writing them."""
+    """A target that builds pending records (see ``RecordTemplate``) before writing them;
+    shadow records pass through as they are."""
 
-    def __init__(self, target: BatchTarget[UsageRecord]) -> None:
+    def __init__(self, target: BatchTarget[AnyRecord]) -> None:
         self._target = target
 
-    def write_batch(self, items: Sequence[UsageRecord | list[Any]]) -> None:
-        self._target.write_batch([settle(item) for item in items])
+    def write_batch(self, items: Sequence[AnyRecord | list[Any]]) -> None:
+        self._target.write_batch([settle_any(item) for item in items])
 
     def sync(self) -> None:
         self._target.sync()
@@ -271,17 +271,19 @@ class _Settling:
         self._target.after_fork()
 
 
-class QueuedFileLedger:
+class QueuedFileLedger(Generic[R]):
     """What the file sinks share: a path, a background writer, and health counters.
 
     Subclasses build the writer's target; ``record()`` only queues (the caller never waits for
     the disk), ``flush()`` blocks until the queue is written, ``close()`` flushes and stops.
+    The target writes usage and shadow records alike; the type parameter says which the sink
+    holds (usage records unless said otherwise).
     """
 
     def __init__(
         self,
         path: str | os.PathLike[str],
-        target: BatchTarget[UsageRecord],
+        target: BatchTarget[AnyRecord],
         *,
         kind: str,
         queue_size: int,
@@ -289,7 +291,7 @@ class QueuedFileLedger:
     ) -> None:
         self.path = Path(path).expanduser()
         self._health = SinkHealth(f"{type(self).__name__}({self.path})")
-        self._writer: BackgroundWriter[UsageRecord | list[Any]] = BackgroundWriter(
+        self._writer: BackgroundWriter[AnyRecord | list[Any]] = BackgroundWriter(
             _Settling(target),
             self._health,
             name=f"{kind}:{self.path.name}",
@@ -307,7 +309,7 @@ class QueuedFileLedger:
         """Records refused because the write queue was full."""
         return self._health.dropped
 
-    def record(self, rec: UsageRecord) -> None:
+    def record(self, rec: R) -> None:
         try:
             self._writer.submit(rec)
         except Exception as exc:  # pragma: no cover - submit does not raise
