@@ -32,10 +32,12 @@ examples:
   bedrock-lifecycle check us.anthropic.claude-3-5-sonnet-20240620-v1:0 -r us-east-1 --invoke
   bedrock-lifecycle scan src/ --fail-on eol --format sarif > lifecycle.sarif
   bedrock-lifecycle costs --ledger usage.jsonl --by model,day
+  bedrock-lifecycle rehearse --from OLD --to NEW --prompts prompts.jsonl
+  bedrock-lifecycle compare bedrock-rehearsal/shadow.jsonl --html report.html
   bedrock-lifecycle refresh --region us-east-1
 
 exit status: 0 ok, 1 scan findings at or above --fail-on (refresh: every region failed;
-check: a successor is not ready), 2 usage or input error, 130 interrupted.
+check, compare: a successor is not ready), 2 usage or input error, 130 interrupted.
 """
 
 _STATUS_EPILOG = """\
@@ -92,6 +94,34 @@ Calls with no known price are counted apart as "unpriced", never as $0. A plain 
 includes that whole day (UTC).
 """
 
+_REHEARSE_EPILOG = """\
+examples:
+  bedrock-lifecycle rehearse --from anthropic.claude-3-5-sonnet-20240620-v1:0 \\
+      --to us.anthropic.claude-sonnet-4-5-20250929-v1:0 --prompts prompts.jsonl
+  bedrock-lifecycle rehearse --from OLD --to NEW --prompts eval.jsonl --keep-text --out rehearsal/
+
+The prompts file has one JSON object a line: a Converse request ({"messages", "system",
+"inferenceConfig", ...}), or a Bedrock evaluation prompt dataset line ({"prompt",
+"referenceResponse", "category"} or {"conversationTurns": [...]}). Each prompt goes to OLD as
+written and to NEW adapted as a fallback would adapt it (--policy constraints over the bundled
+table). Throttling is retried (botocore's adaptive mode). One shadow record a prompt goes to
+DIR/shadow.jsonl (owner-only); prompts and replies only with --keep-text. Needs
+bedrock:InvokeModel on both models. Exit status: 0 done, 2 bad prompts file or option.
+"""
+
+_COMPARE_EPILOG = """\
+examples:
+  bedrock-lifecycle compare bedrock-rehearsal/shadow.jsonl
+  bedrock-lifecycle compare shadow.db --min-similarity 0.5 --calls-per-day 20000 --json
+  bedrock-lifecycle compare shadow.jsonl --html report.html --byoir eval-datasets/
+
+Per model pair: success and errors, latency p50/p95, tokens and cost per call, the monthly cost
+difference, stop-reason agreement, similarity and score. Ready when the successor answered at
+least --min-success of the calls and refused none (ValidationException). --html needs the
+report extra (pip install 'bedrock-lifecycle[report]'); --byoir needs texts kept. Exit status:
+0 every successor ready, 1 one is not, 2 usage or input error.
+"""
+
 _REFRESH_EPILOG = """\
 examples:
   bedrock-lifecycle refresh                        the default region and every cached region
@@ -144,6 +174,46 @@ def _days(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
     if value < 0:
         raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} must be between 0 and 1 (0.99 is 99%)")
+    return value
+
+
+def _above_zero(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"{value} must be above 0")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     return value
 
 
@@ -246,6 +316,93 @@ def build_parser() -> argparse.ArgumentParser:
     )
     costs.add_argument("--json", action="store_true", help="print JSON")
 
+    rehearse = add(
+        "rehearse",
+        "replay prompts to a model and its successor; record each pair",
+        _REHEARSE_EPILOG,
+    )
+    rehearse.add_argument(
+        "--from", dest="from_model", required=True, metavar="OLD", help="the model in use"
+    )
+    rehearse.add_argument(
+        "--to", dest="to_model", required=True, metavar="NEW", help="the successor to try"
+    )
+    rehearse.add_argument(
+        "--prompts", required=True, metavar="FILE", help="prompts, one JSON object a line"
+    )
+    rehearse.add_argument(
+        "--region",
+        "-r",
+        metavar="REGION",
+        help="AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1)",
+    )
+    rehearse.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="prompts in flight at once (default 4)",
+    )
+    rehearse.add_argument(
+        "--endpoint-url", metavar="URL", help="bedrock-runtime endpoint (a local fake or a proxy)"
+    )
+    rehearse.add_argument(
+        "--out",
+        default="bedrock-rehearsal",
+        metavar="DIR",
+        help="folder for shadow.jsonl (default ./bedrock-rehearsal; appended to)",
+    )
+    rehearse.add_argument(
+        "--keep-text",
+        action="store_true",
+        help="keep prompts and replies in the records (needed by compare --byoir)",
+    )
+    rehearse.add_argument(
+        "--policy", metavar="FILE", help="policy file whose constraints adapt requests to NEW"
+    )
+    rehearse.add_argument(
+        "--prices", metavar="FILE", help="price-book file (JSON or TOML) over the bundled prices"
+    )
+
+    compare = add("compare", "report on shadow records: is the successor ready?", _COMPARE_EPILOG)
+    compare.add_argument("ledger", metavar="LEDGER", help="a .jsonl or .db/.sqlite ledger file")
+    compare.add_argument("--json", action="store_true", help="print JSON")
+    compare.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    compare.add_argument(
+        "--byoir", metavar="DIR", help="write Bedrock evaluation datasets (needs kept texts)"
+    )
+    judged = compare.add_argument_group("verdict")
+    judged.add_argument(
+        "--min-success",
+        type=_share,
+        default=0.99,
+        metavar="F",
+        help="least share of calls the successor must answer (default 0.99)",
+    )
+    judged.add_argument(
+        "--max-refused",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="most requests it may refuse with ValidationException (default 0)",
+    )
+    judged.add_argument(
+        "--min-similarity", type=_share, metavar="F", help="least median similarity (0 to 1)"
+    )
+    judged.add_argument("--min-score", type=_number, metavar="F", help="least median score")
+    judged.add_argument(
+        "--max-latency-ratio",
+        type=_above_zero,
+        metavar="F",
+        help="most the successor's p95 latency may be over the primary's (e.g. 1.5)",
+    )
+    judged.add_argument(
+        "--calls-per-day",
+        type=_above_zero,
+        metavar="N",
+        help="project monthly cost at this rate (default: the ledger's own rate)",
+    )
+
     refresh = add("refresh", "fetch lifecycle data from AWS into the cache", _REFRESH_EPILOG)
     refresh.add_argument("--json", action="store_true", help="print JSON")
     add_catalog_options(refresh, at=False, offline=False)
@@ -287,6 +444,14 @@ def _handler(name: str) -> Callable[[argparse.Namespace, Output], int]:
         from ._costs import run_costs
 
         return run_costs
+    if name == "rehearse":
+        from ._rehearsal_cmds import run_rehearse
+
+        return run_rehearse
+    if name == "compare":
+        from ._rehearsal_cmds import run_compare
+
+        return run_compare
     if name == "demo":
         from ._demo import run_demo
 
