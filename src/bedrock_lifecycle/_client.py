@@ -16,6 +16,7 @@ from ._operations import OPERATIONS, STREAM_KEYS
 from ._plan import CallPlan
 from ._policy import Policy
 from ._pricing import PriceBook
+from ._shadow import Shadow
 from ._streams import Head, Sink
 from .ledger import Ledger
 
@@ -52,9 +53,14 @@ class LifecycleClient(_ClientBase):
     goes straight to the wrapped client. Safe to share across threads, as boto3 clients are.
     """
 
-    def __init__(self, runtime_client: Any, governor: Governor) -> None:
+    def __init__(
+        self, runtime_client: Any, governor: Governor, shadow: Shadow | None = None
+    ) -> None:
+        if shadow is not None and not isinstance(shadow, Shadow):
+            raise TypeError(f"shadow must be a Shadow, not {type(shadow).__name__}")
         self._client = runtime_client
         self._governor = governor
+        self._shadow = shadow
         # Fixed for a client's life, and read on every call.
         self._region: str | None = runtime_client.meta.region_name
         self._exceptions: Any = getattr(runtime_client, "exceptions", None)
@@ -70,6 +76,15 @@ class LifecycleClient(_ClientBase):
     def catalog(self) -> Catalog:
         """The lifecycle catalog consulted on every call."""
         return self._governor.catalog
+
+    @property
+    def shadow(self) -> Shadow | None:
+        """Where a sample of calls is mirrored to their successor, if anywhere."""
+        return self._shadow
+
+    def _unwrapped(self, region: str | None) -> Any:
+        """The client shadows are sent with: the ungoverned one underneath."""
+        return self._client
 
     @property
     def ledger(self) -> Ledger | None:
@@ -91,7 +106,7 @@ class LifecycleClient(_ClientBase):
         return self._client
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("_client", "_governor"):
+        if name in ("_client", "_governor", "_shadow"):
             raise AttributeError(name)
         return getattr(self._client, name)
 
@@ -134,7 +149,10 @@ class LifecycleClient(_ClientBase):
             response = method(**plan.params)
         except ClientError as exc:
             return self._after_error(method, plan, kwargs, exc)
-        return self._finish(plan, response)
+        self._finish(plan, response)
+        if self._shadow is not None:
+            self._shadow.offer(governor, self._unwrapped, operation, self._region, kwargs, response)
+        return response
 
     def _finish(self, plan: CallPlan, response: Any) -> Any:
         """Annotate and record a planned call's response (streams get the reactive restart)."""
@@ -264,6 +282,10 @@ def _governed(operation: str, name: str) -> Callable[..., Any]:
                         self._restart_reused, decision, sent, kwargs, now, adapted, response
                     )
                 decision.finish(response, now, restart, adapted)
+                if self._shadow is not None:
+                    self._shadow.offer(
+                        self._governor, self._unwrapped, operation, self._region, kwargs, response
+                    )
                 return response
         return self._decide_and_call(operation, method, kwargs)
 
@@ -289,6 +311,7 @@ def wrap(
     catalog: Catalog | None = None,
     ledger: Ledger | None = None,
     prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None = None,
+    shadow: Shadow | None = None,
 ) -> LifecycleClient:
     """Govern an existing ``boto3.client("bedrock-runtime")``.
 
@@ -296,7 +319,8 @@ def wrap(
     an AWS one (a local fake or proxy): that gets a catalog of its own that asks the same
     endpoint for control-plane data, so no call goes to AWS by surprise. ``ledger`` defaults to
     a bounded :class:`MemoryLedger`, ``prices`` to the bundled price book (a mapping or a file
-    path given here overrides bundled prices).
+    path given here overrides bundled prices). ``shadow`` mirrors a sample of calls to their
+    successor (see :class:`Shadow`).
     """
     if isinstance(runtime_client, LifecycleClient):
         runtime_client = runtime_client.unwrap()
@@ -310,7 +334,7 @@ def wrap(
     if catalog is None:
         catalog = _catalog_for(runtime_client)
     governor = make_governor(catalog=catalog, policy=policy, ledger=ledger, prices=prices)
-    return LifecycleClient(runtime_client, governor)
+    return LifecycleClient(runtime_client, governor, shadow)
 
 
 def _catalog_for(runtime_client: Any) -> Catalog:
@@ -329,6 +353,7 @@ def client(
     ledger: Ledger | None = None,
     prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None = None,
     catalog: Catalog | None = None,
+    shadow: Shadow | None = None,
     **client_kwargs: Any,
 ) -> LifecycleClient:
     """Build a governed ``bedrock-runtime`` client (and, lazily, its control-plane clients).
@@ -352,4 +377,6 @@ def client(
                 session=own_session,
                 endpoint_url=endpoint_url,
             )
-    return wrap(runtime, policy=policy, catalog=catalog, ledger=ledger, prices=prices)
+    return wrap(
+        runtime, policy=policy, catalog=catalog, ledger=ledger, prices=prices, shadow=shadow
+    )

@@ -251,6 +251,58 @@ class Governor:
             self._keep(key, new_plan, entry, now, generation, config, looked_at, rewrite=rewrite)
         return new_plan
 
+    def rehearsal(
+        self, operation: str, model_id: str, region: str | None, to: str | None = None
+    ) -> Rewrite | None:
+        """How a call to ``model_id`` would be rewritten for its successor, without deciding or
+        warning anything: the model the policy's chain would pick (or ``to``), the body
+        translation and the adaptation, as a fallback would send it. ``None`` when there is no
+        working successor, or the request could not be sent to it (an incompatible body).
+
+        Shadow traffic mirrors calls with it (see :class:`~bedrock_lifecycle.Shadow`).
+        """
+        catalog = self.catalog
+        now = catalog.now()
+        entry, base, _ = catalog.resolve(model_id, region)
+        if to is None:
+            walk = walk_successors(
+                model_id,
+                base,
+                region,
+                now,
+                catalog=catalog,
+                policy=self.policy,
+                requested_entry=entry,
+            )
+            chosen = walk.chosen or walk.last_resort
+            if chosen is None:
+                return None
+            target, target_base = chosen.model_id, chosen.base_id
+        else:
+            target, target_base = to, catalog.resolve(to, region)[1]
+        rendered = render_successor(parse_model_id(model_id), target)
+        if rendered == model_id:
+            return None
+        plan = CallPlan(
+            operation=operation,
+            region=region,
+            requested_model_id=model_id,
+            invoked_model_id=model_id,
+            requested_base=base,
+            invoked_base=base,
+            state=State.UNKNOWN,
+            invoked_state=State.UNKNOWN,
+            eol_at=None,
+            fallback=False,
+            params={},
+        )
+        try:
+            translator = self._translator(plan, target_base or target, None)
+        except IncompatibleSuccessorError:
+            return None
+        book = self.constraints() if self.policy.adapt_requests else None
+        return Rewrite(operation, rendered, target_base or rendered, translator, book)
+
     def reuse(
         self, operation: str, model_id: str, region: str | None
     ) -> tuple[Decision, float] | None:

@@ -27,6 +27,7 @@ from ._governor import Governor, make_governor
 from ._plan import CallPlan
 from ._policy import Policy
 from ._pricing import PriceBook
+from ._shadow import Shadow
 from .ledger import Ledger
 
 __all__ = ["install", "installed_governor", "uninstall"]
@@ -52,10 +53,28 @@ class _Reused(NamedTuple):
 
 
 class _Handlers:
-    """The two handlers, bound to one governor."""
+    """The two handlers, bound to one governor (and the shadow traffic, if any)."""
 
-    def __init__(self, governor: Governor) -> None:
+    def __init__(self, governor: Governor, shadow: Shadow | None, session: Any) -> None:
         self.governor = governor
+        self.shadow = shadow
+        self._session = session
+        self._clients: dict[str | None, Any] = {}
+        self._clients_lock = threading.Lock()
+
+    def ungoverned_client(self, region: str | None) -> Any:
+        """A client of the session without these handlers: what shadows are sent with (a
+        shadow is not governed, recorded in the usage ledger or mirrored again)."""
+        with self._clients_lock:
+            found = self._clients.get(region)
+            if found is None:
+                make = getattr(self._session, "client", None) or self._session.create_client
+                found = make("bedrock-runtime", region_name=region)
+                events = found.meta.events
+                events.unregister(_PARAMS_EVENT, unique_id=_PARAMS_ID)
+                events.unregister(_AFTER_EVENT, unique_id=_AFTER_ID)
+                self._clients[region] = found
+            return found
 
     def before(
         self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
@@ -90,18 +109,36 @@ class _Handlers:
         if isinstance(found, _Reused):
             if status < 300:
                 found.decision.finish(parsed, found.now, None, found.adapted)
+                if self.shadow is not None:
+                    self._offer(found.decision.kind, found.params, parsed, context)
                 return
             plan = found.decision.plan_for(found.sent, found.params, found.now, found.adapted)
         else:
             plan = found
             if status < 300:
                 self.governor.finish(plan, parsed)
+                if self.shadow is not None:
+                    self._offer(
+                        plan.operation, plan.requested_params or plan.params, parsed, context
+                    )
                 return
         error = parsed.get("Error", {}) if isinstance(parsed, Mapping) else {}
         code, message = error.get("Code"), error.get("Message")
         # A lifecycle error sends the next call to the successor; a refused parameter is
         # learned, and the next call adapts before sending (a handler cannot resend).
         self.governor.observe_error(plan, code, message)
+
+    def _offer(
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        parsed: dict[str, Any],
+        context: Mapping[str, Any],
+    ) -> None:
+        shadow = self.shadow
+        assert shadow is not None
+        region = context.get("client_region")
+        shadow.offer(self.governor, self.ungoverned_client, operation, region, params, parsed)
 
 
 def _session_or_default(session: Any) -> Any:
@@ -121,6 +158,7 @@ def install(
     catalog: Catalog | None = None,
     ledger: Ledger | None = None,
     prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None = None,
+    shadow: Shadow | None = None,
 ) -> Governor:
     """Govern every ``bedrock-runtime`` client ``session`` creates from now on.
 
@@ -128,8 +166,11 @@ def install(
     session, the one ``boto3.client()`` uses). Installing again replaces the earlier settings.
     Clients created before the call are not affected (wrap them with
     :func:`bedrock_lifecycle.wrap`). Returns the governor, whose ``catalog`` and ``ledger`` can be
-    inspected.
+    inspected. ``shadow`` mirrors a sample of calls to their successor (see :class:`Shadow`),
+    with clients of the same session that these handlers leave alone.
     """
+    if shadow is not None and not isinstance(shadow, Shadow):
+        raise TypeError(f"shadow must be a Shadow, not {type(shadow).__name__}")
     target = _session_or_default(session)
     governor = make_governor(
         catalog=catalog if catalog is not None else default_catalog(),
@@ -137,7 +178,7 @@ def install(
         ledger=ledger,
         prices=prices,
     )
-    handlers = _Handlers(governor)
+    handlers = _Handlers(governor, shadow, target)
     events = target.events
     with _lock:
         events.unregister(_PARAMS_EVENT, unique_id=_PARAMS_ID)

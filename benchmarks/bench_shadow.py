@@ -1,0 +1,107 @@
+"""What shadow traffic costs the caller's thread, per sampled call.
+
+Usage::
+
+    python benchmarks/bench_shadow.py [--calls 3000] [--max-added-us 10] [--no-fail]
+
+A Legacy model whose successor is configured, called through the governed client over a
+stand-in boto3 client (a ready response, so only the library's own work is timed), with and
+without a ``Shadow(rate=1.0)``: every call of the shadowed client is sampled, decided, its
+response watched and its pair queued. The shadows themselves run on the worker threads.
+
+The figure is the caller thread's **CPU time** (``time.thread_time``), not the wall clock: the
+workers share the interpreter, and the time the caller waits for them is not work done on its
+behalf. The two clients take turns call by call; the added cost is the median of the paired
+differences. Target: at most 10 us per sampled call, for each operation (streams drained,
+InvokeModel's body read, as the caller reads them).
+
+Exit status 1 when a target is missed (``--no-fail`` to always exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_wrapper as bw
+
+import bedrock_lifecycle as bl
+from bedrock_lifecycle.testing import FakeBedrock
+
+POLICY = bl.Policy(successors={bw.LEGACY: bw.SUCCESSOR, bw.RETIRED: bw.SUCCESSOR})
+
+
+def measure(calls: int, seed: int) -> dict[str, tuple[float, float, float]]:
+    """Per operation: (median CPU us without shadow, with shadow, median paired difference)."""
+    fake = FakeBedrock(bw.scenario())
+    catalog = bw.warm_catalog(fake, "inprocess")
+    stand_in = bw._StandInClient()
+    pairs = bl.MemoryLedger[bl.ShadowRecord](maxlen=1000)
+    shadow = bl.Shadow(rate=1.0, max_in_flight=10**7, max_calls_per_minute=None, ledger=pairs)
+    clients = {
+        "plain": bl.wrap(stand_in, catalog=catalog, policy=POLICY, ledger=bw.full_ledger()),
+        "shadow": bl.wrap(
+            stand_in, catalog=catalog, policy=POLICY, ledger=bw.full_ledger(), shadow=shadow
+        ),
+    }
+    request = bw.Request(bw.LEGACY)
+    results: dict[str, tuple[float, float, float]] = {}
+    shuffler = random.Random(seed)
+    clock = time.thread_time
+    for operation in bw.OPERATIONS:
+        for client in clients.values():
+            for _ in range(20):
+                bw.call_once(client, operation, request)
+        times: dict[str, list[float]] = {name: [] for name in clients}
+        names = list(clients)
+        for _ in range(calls):
+            shuffler.shuffle(names)
+            for name in names:
+                started = clock()
+                bw.call_once(clients[name], operation, request)
+                times[name].append(clock() - started)
+        paired = [s - p for s, p in zip(times["shadow"], times["plain"], strict=True)]
+        results[operation] = (
+            statistics.median(times["plain"]) * 1e6,
+            statistics.median(times["shadow"]) * 1e6,
+            statistics.median(paired) * 1e6,
+        )
+    shadow.close(timeout=30.0)
+    stats = shadow.stats()
+    expected = calls * len(bw.OPERATIONS) + 20 * len(bw.OPERATIONS)
+    if stats["sent"] + stats["dropped"] != expected:
+        raise SystemExit(f"not every call was mirrored: {stats} (expected {expected})")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--max-added-us", type=float, default=10.0)
+    parser.add_argument("--no-fail", action="store_true")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore", bl.LifecycleWarning)
+    results = measure(args.calls, args.seed)
+    print("## Shadow traffic: cost on the caller's thread (CPU time per sampled call)\n")
+    print(f"{args.calls:,} calls per client and operation, paired; Legacy model, rate=1.0.\n")
+    print("| operation | governed, us | governed + shadow, us | added, us | target |")
+    print("|---|---:|---:|---:|---|")
+    missed = False
+    for operation, (plain, shadowed, added) in results.items():
+        ok = added <= args.max_added_us
+        missed |= not ok
+        verdict = "met" if ok else f"MISSED (> {args.max_added_us:g} us)"
+        print(f"| {operation} | {plain:,.1f} | {shadowed:,.1f} | {added:+,.1f} | {verdict} |")
+    return 1 if missed and not args.no_fail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
