@@ -31,6 +31,7 @@ from ._errors import (
     ModelUnavailableError,
     NoSuccessorError,
 )
+from ._forecast import Forecast, ForecastRow, forecast
 from ._governor import Governor, lifecycle_metadata
 from ._hooks import install, installed_governor, uninstall
 from ._ids import IdForm, ModelRef, parse_model_id, render_successor
@@ -93,6 +94,8 @@ __all__ = [
     "ExtendedAccessError",
     "ExtendedAccessWarning",
     "FallbackWarning",
+    "Forecast",
+    "ForecastRow",
     "Governor",
     "IdForm",
     "IdleLegacyWarning",
@@ -143,6 +146,7 @@ __all__ = [
     "compute_cost",
     "default_catalog",
     "evaluation_datasets",
+    "forecast",
     "install",
     "installed_governor",
     "lifecycle_metadata",

@@ -22,6 +22,21 @@ Price-book files (JSON or TOML) look like this::
 
 A regional entry inherits every field it does not set from the model's own entry in the same file.
 ``as_of``, ``sources`` and ``notes`` may sit beside ``prices`` and are ignored.
+
+A model's entry may also say where its figures come from and where they apply::
+
+    "anthropic.claude-3-5-sonnet-20241022-v2:0": {
+      "input_per_1m": 3.0, "output_per_1m": 15.0, ...,
+      "published_in": ["us-east-1", "us-east-2", "us-west-2"],
+      "source": "https://aws.amazon.com/bedrock/pricing/",
+      "as_of": "2026-09-06"
+    }
+
+``published_in`` limits the model's own rates to those regions: elsewhere the model has no price
+(a ``regions`` entry still applies in its region). The bundled book uses it for prices AWS
+published for some regions only, so they are never applied where they were not published. An
+entry without it (every user entry written as a mapping, and old files) applies everywhere.
+``source`` and ``as_of`` are kept with the book and written back by :meth:`PriceBook.to_data`.
 """
 
 from __future__ import annotations
@@ -30,11 +45,12 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from os import PathLike
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 from ._errors import ConfigurationError
 from ._ids import base_model_id
@@ -67,6 +83,8 @@ _RATE_FIELDS = (
 )
 _REQUIRED = ("input_per_1m", "output_per_1m")
 _FILE_KEYS = frozenset({"format", "prices", "as_of", "sources", "notes"})
+# What a model's entry in a file may hold beside its rates.
+_ENTRY_KEYS = frozenset({"regions", "published_in", "source", "as_of"})
 
 
 def _rate(value: Any, name: str, source: str | None, key: str | None) -> float:
@@ -192,6 +210,55 @@ class Price:
         return self.extended_input_per_1m is not None and self.extended_output_per_1m is not None
 
 
+class _Origin(NamedTuple):
+    """Where a model's own entry applies and where its figures come from."""
+
+    regions: frozenset[str] | None
+    source: str | None
+    as_of: date | None
+
+
+def _origin(entry: Mapping[str, Any], model: str, source: str) -> _Origin | None:
+    """The ``published_in`` / ``source`` / ``as_of`` of a file entry, checked."""
+    regions: frozenset[str] | None = None
+    raw = entry.get("published_in")
+    if raw is not None:
+        if (
+            isinstance(raw, (str, bytes))
+            or not isinstance(raw, (list, tuple))
+            or not raw
+            or not all(isinstance(item, str) and item for item in raw)
+        ):
+            raise ConfigurationError(
+                "'published_in' must be a non-empty list of region names", key=model, source=source
+            )
+        regions = frozenset(raw)
+    where = entry.get("source")
+    if where is not None and (not isinstance(where, str) or not where):
+        raise ConfigurationError("'source' must be a string", key=model, source=source)
+    as_of = _as_of(entry.get("as_of"), model, source)
+    if regions is None and where is None and as_of is None:
+        return None
+    return _Origin(regions, where, as_of)
+
+
+def _as_of(value: Any, model: str, source: str) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigurationError(
+        f"'as_of' must be a date (YYYY-MM-DD), not {value!r}", key=model, source=source
+    )
+
+
 def _check_key(key: Any) -> tuple[str, str | None]:
     if isinstance(key, str) and key:
         return key, None
@@ -215,9 +282,13 @@ class PriceBook:
     mapping of its fields). Keys are kept as given: a price keyed by a profile id
     (``us.anthropic...``) applies to that profile only, one keyed by a base id applies to the base
     model and every profile over it. :meth:`price_for` looks up the most specific entry.
+
+    A book read from a file (:meth:`from_data`, :meth:`bundled`) may limit a model's own entry to
+    the regions it was published for (``published_in``); entries given as a mapping apply
+    everywhere, as written.
     """
 
-    __slots__ = ("_prices", "source")
+    __slots__ = ("_origins", "_prices", "_scopes", "source")
 
     def __init__(
         self,
@@ -243,6 +314,17 @@ class PriceBook:
             )
             prices[(model, region)] = price
         self._prices = prices
+        self._origins: dict[str, _Origin] = {}
+        # model id -> the only regions its model-wide entry applies in (read by price_for).
+        self._scopes: dict[str, frozenset[str]] = {}
+
+    def _set_origins(self, origins: Mapping[str, _Origin]) -> None:
+        self._origins = dict(origins)
+        self._scopes = {
+            model: origin.regions
+            for model, origin in origins.items()
+            if origin.regions is not None and (model, None) in self._prices
+        }
 
     # -- construction -------------------------------------------------------------------------
 
@@ -274,6 +356,7 @@ class PriceBook:
         if not isinstance(table, Mapping):
             raise ConfigurationError("'prices' must be a table of model ids", source=source)
         mapping: dict[PriceKey, Price] = {}
+        origins: dict[str, _Origin] = {}
         for model, entry in table.items():
             if not isinstance(model, str) or not model:
                 raise ConfigurationError(f"model id {model!r} must be a string", source=source)
@@ -281,7 +364,16 @@ class PriceBook:
                 raise ConfigurationError(
                     f"expected a table of rates, not {entry!r}", key=model, source=source
                 )
-            own = {name: value for name, value in entry.items() if name != "regions"}
+            own = {name: value for name, value in entry.items() if name not in _ENTRY_KEYS}
+            origin = _origin(entry, model, source)
+            if origin is not None:
+                if origin.regions is not None and not own:
+                    raise ConfigurationError(
+                        "'published_in' limits the model's own rates, and it has none",
+                        key=model,
+                        source=source,
+                    )
+                origins[model] = origin
             regions = entry.get("regions") or {}
             if not isinstance(regions, Mapping):
                 raise ConfigurationError(
@@ -302,7 +394,9 @@ class PriceBook:
                 mapping[(model, region)] = Price.from_mapping(
                     rates, source=source, key=label, inherit=own
                 )
-        return cls(mapping, source=source)
+        book = cls(mapping, source=source)
+        book._set_origins(origins)
+        return book
 
     @classmethod
     def from_file(cls, path: str | PathLike[str]) -> PriceBook:
@@ -316,14 +410,18 @@ class PriceBook:
         """A new book with ``other``'s entries over this one's.
 
         A model-wide entry in ``other`` replaces everything this book knew about that model id,
-        regional entries included, so a user price is never shadowed by a bundled regional one.
+        regional entries and ``published_in`` included, so a user price is never shadowed by a
+        bundled regional one, nor confined to the regions a bundled one was published for.
         """
         theirs = other if isinstance(other, PriceBook) else PriceBook(other)
         replaced = {model for model, region in theirs._prices if region is None}
         prices = {key: price for key, price in self._prices.items() if key[0] not in replaced}
         prices.update(theirs._prices)
+        origins = {model: o for model, o in self._origins.items() if model not in replaced}
+        origins.update(theirs._origins)
         book = PriceBook(source=theirs.source or self.source)
         book._prices = prices
+        book._set_origins(origins)
         return book
 
     def with_overrides(
@@ -339,15 +437,39 @@ class PriceBook:
 
         Order: the id as given in the region, its base id in the region, the id as given
         model-wide, the base id model-wide. The base id is read by the id parser (a profile's geo
-        prefix or an ARN stripped).
+        prefix or an ARN stripped). A model-wide entry limited to the regions it was published
+        for (``published_in``) is passed over in any other region; with no ``region`` there is
+        nothing to check it against, and it is returned.
         """
         prices = self._prices
         base = base_model_id(model_id) or model_id
-        if region is not None:
-            found = prices.get((model_id, region)) or prices.get((base, region))
-            if found is not None:
+        if region is None:
+            return prices.get((model_id, None)) or prices.get((base, None))
+        found = prices.get((model_id, region)) or prices.get((base, region))
+        if found is not None:
+            return found
+        scopes = self._scopes
+        found = prices.get((model_id, None))
+        if found is not None:
+            scope = scopes.get(model_id) if scopes else None
+            if scope is None or region in scope:
                 return found
-        return prices.get((model_id, None)) or prices.get((base, None))
+        if base == model_id:
+            return None
+        found = prices.get((base, None))
+        if found is not None and scopes:
+            scope = scopes.get(base)
+            if scope is not None and region not in scope:
+                return None
+        return found
+
+    def published_regions(self, model_id: str) -> frozenset[str] | None:
+        """The regions the model-wide price of ``model_id`` (or of its base id) is limited to,
+        or ``None`` when it is not limited (or there is none)."""
+        scope = self._scopes.get(model_id)
+        if scope is None:
+            scope = self._scopes.get(base_model_id(model_id) or model_id)
+        return scope
 
     def items(self) -> Iterator[tuple[PriceKey, Price]]:
         """``(key, price)`` pairs; keys are model ids or ``(model id, region)`` pairs."""
@@ -365,6 +487,14 @@ class PriceBook:
                 entry.update(price.to_dict())
             else:
                 entry.setdefault("regions", {})[region] = price.to_dict()
+        for model, origin in sorted(self._origins.items()):
+            entry = table.setdefault(model, {})
+            if origin.regions is not None:
+                entry["published_in"] = sorted(origin.regions)
+            if origin.source is not None:
+                entry["source"] = origin.source
+            if origin.as_of is not None:
+                entry["as_of"] = origin.as_of.isoformat()
         return {"format": PRICE_BOOK_FORMAT, "prices": table}
 
     def __len__(self) -> int:
@@ -380,7 +510,7 @@ class PriceBook:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PriceBook):
             return NotImplemented
-        return self._prices == other._prices
+        return self._prices == other._prices and self._origins == other._origins
 
     __hash__ = None  # type: ignore[assignment]
 

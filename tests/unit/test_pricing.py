@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bedrock_lifecycle._errors import ConfigurationError
-from bedrock_lifecycle._pricing import Price, PriceBook, compute_cost
+from bedrock_lifecycle._pricing import Price, PriceBook, compute_cost, price_book
 
 V1 = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 V2 = "anthropic.claude-3-5-sonnet-20241022-v2:0"
@@ -42,6 +43,102 @@ def test_bundled_book_has_no_guessed_prices_for_other_models() -> None:
     assert book.price_for("amazon.nova-pro-v1:0") is None
     for _key, price in book.items():
         assert price.has_extended  # every bundled entry is one whose uplift was published
+
+
+US = ("us-east-1", "us-east-2", "us-west-2")
+EU_V1 = ("eu-central-1", "eu-central-2", "eu-west-1", "eu-west-3")
+
+
+def test_bundled_prices_say_where_they_were_published_and_where_from() -> None:
+    entries = PriceBook.bundled().to_data()["prices"]
+    assert entries[V1]["published_in"] == sorted(US + EU_V1)
+    assert entries[V2]["published_in"] == sorted(US)
+    for entry in entries.values():
+        assert entry["source"] == "https://aws.amazon.com/bedrock/pricing/"
+        assert date.fromisoformat(entry["as_of"]) >= date(2026, 9, 6)
+
+
+@pytest.mark.parametrize("region", US)
+def test_bundled_prices_apply_in_the_regions_they_were_published_for(region: str) -> None:
+    book = PriceBook.bundled()
+    for model in (V1, V2, f"us.{V2}", f"arn:aws:bedrock:{region}::foundation-model/{V1}"):
+        price = book.price_for(model, region)
+        assert price is not None
+        assert price.extended_input_per_1m == 6.0
+
+
+def test_a_bundled_price_is_not_applied_outside_its_regions() -> None:
+    book = PriceBook.bundled()
+    assert book.price_for(V2, "eu-central-2") is None  # v2's price was published for the US only
+    assert book.price_for(V1, "eu-central-2") is not None  # v1's for some European regions too
+    assert book.price_for(f"eu.{V1}", "eu-west-3") is not None
+    for region in ("ap-northeast-1", "eu-west-2", "us-gov-west-1"):
+        assert book.price_for(V1, region) is None
+        assert book.price_for(f"apac.{V2}", region) is None
+    assert book.published_regions(f"us.{V2}") == frozenset(US)
+    assert book.published_regions("amazon.nova-pro-v1:0") is None
+
+
+def test_a_user_price_is_applied_where_the_user_says() -> None:
+    bundled = PriceBook.bundled()
+    tokyo = bundled.with_overrides({(V2, "ap-northeast-1"): Price(3, 15, 6, 30)})
+    assert tokyo.price_for(V2, "ap-northeast-1") == Price(3, 15, 6, 30)
+    assert tokyo.price_for(V2, "eu-west-1") is None  # still not published there
+    assert tokyo.price_for(V2, "us-east-1") == bundled.price_for(V2, "us-east-1")
+    everywhere = bundled.with_overrides({V2: Price(3, 15, 6, 30)})
+    for region in ("ap-northeast-1", "eu-west-1", "us-east-1"):
+        assert everywhere.price_for(V2, region) == Price(3, 15, 6, 30)
+    assert everywhere.published_regions(V2) is None
+    assert everywhere.price_for(V1, "ap-northeast-1") is None  # other bundled entries keep theirs
+    assert price_book({V2: {"input_per_1m": 3, "output_per_1m": 15}}).price_for(
+        V2, "ap-northeast-1"
+    ) == Price(3, 15)
+
+
+def test_published_in_in_a_price_book_file(tmp_path: Path) -> None:
+    file = tmp_path / "prices.toml"
+    file.write_text(
+        '[prices."a.m-v1:0"]\n'
+        "input_per_1m = 1\n"
+        "output_per_1m = 2\n"
+        'published_in = ["eu-west-1"]\n'
+        'source = "https://example.com/prices"\n'
+        "as_of = 2026-10-01\n"
+        '[prices."a.m-v1:0".regions.us-east-1]\n'
+        "input_per_1m = 1.5\n"
+    )
+    book = PriceBook.from_file(file)
+    assert book.price_for("a.m-v1:0", "eu-west-1") == Price(1, 2)
+    assert book.price_for("a.m-v1:0", "us-east-1") == Price(1.5, 2)  # its own regional entry
+    assert book.price_for("a.m-v1:0", "ap-south-1") is None
+    assert book.price_for("a.m-v1:0") == Price(1, 2)  # no region: nothing to check against
+    data = book.to_data()
+    assert data["prices"]["a.m-v1:0"]["as_of"] == "2026-10-01"
+    assert PriceBook.from_data(data) == book
+    assert PriceBook.from_data(data) != PriceBook.from_data(
+        {"prices": {"a.m-v1:0": {**data["prices"]["a.m-v1:0"], "published_in": ["us-west-2"]}}}
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"published_in": "us-east-1"}, "published_in"),
+        ({"published_in": []}, "published_in"),
+        ({"published_in": [""]}, "published_in"),
+        ({"source": 3}, "source"),
+        ({"as_of": "last week"}, "as_of"),
+    ],
+)
+def test_bad_publication_fields_raise(entry: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        PriceBook.from_data(
+            {"prices": {"a.m-v1:0": {"input_per_1m": 1, "output_per_1m": 2, **entry}}}
+        )
+    with pytest.raises(ConfigurationError, match="has none"):
+        PriceBook.from_data(
+            {"prices": {"a.m-v1:0": {"published_in": ["us-east-1"], "regions": {}}}}
+        )
 
 
 def test_extended_access_cost_of_1000_in_500_out_on_v2() -> None:

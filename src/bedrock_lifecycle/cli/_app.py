@@ -89,9 +89,13 @@ _COSTS_EPILOG = """\
 examples:
   bedrock-lifecycle costs --ledger usage.jsonl
   bedrock-lifecycle costs --ledger usage.db --since 2026-01-01 --until 2026-01-31 --by model,day
+  bedrock-lifecycle costs --ledger usage.jsonl --forecast --window 14 --move-by 2026-02-01
 
 Calls with no known price are counted apart as "unpriced", never as $0. A plain --until date
-includes that whole day (UTC).
+includes that whole day (UTC). --forecast takes the rate of the last --window days of calls and
+forecasts, per model and region, the spend until end of life (or --until) at the standard price,
+the extended-access premium, and the saving of moving to the successor on --move-by; a figure
+without a price is "unknown". Offline unless --online: bundled data, the cache file, --overrides.
 """
 
 _REHEARSE_EPILOG = """\
@@ -310,11 +314,57 @@ def build_parser() -> argparse.ArgumentParser:
         "--ledger", metavar="PATH", required=True, help="a .jsonl or .db/.sqlite ledger file"
     )
     costs.add_argument("--since", type=parse_when, metavar="DATE", help="from DATE (inclusive)")
-    costs.add_argument("--until", type=parse_until, metavar="DATE", help="up to DATE (inclusive)")
+    costs.add_argument(
+        "--until",
+        type=parse_until,
+        metavar="DATE",
+        help="up to DATE (inclusive); with --forecast, forecast up to DATE if before end of life",
+    )
     costs.add_argument(
         "--by", type=_by, default="model", metavar="KEYS", help="group by model,region,day,state"
     )
     costs.add_argument("--json", action="store_true", help="print JSON")
+    ahead = costs.add_argument_group("forecast")
+    ahead.add_argument(
+        "--forecast",
+        action="store_true",
+        help="forecast spend until end of life, the extended-access premium and the saving of "
+        "moving to the successor, per model and region",
+    )
+    ahead.add_argument(
+        "--window",
+        type=_positive,
+        metavar="DAYS",
+        help="the rate of the last DAYS days of calls (default 7)",
+    )
+    ahead.add_argument(
+        "--move-by",
+        type=parse_when,
+        metavar="DATE",
+        help="move to the successor on DATE (default today)",
+    )
+    ahead.add_argument(
+        "--prices", metavar="FILE", help="price-book file (JSON or TOML) over the bundled prices"
+    )
+    ahead.add_argument("--policy", metavar="FILE", help="policy file with configured successors")
+    ahead.add_argument(
+        "--at", type=parse_when, metavar="DATE", help="forecast as of DATE instead of now"
+    )
+    ahead.add_argument(
+        "--overrides", metavar="FILE", help="lifecycle overrides (.toml or .json) that win"
+    )
+    ahead.add_argument(
+        "--cache-path",
+        metavar="FILE",
+        help="the lifecycle cache file (default: $BEDROCK_LIFECYCLE_CACHE_DIR/lifecycle.json, "
+        "else the user cache directory)",
+    )
+    ahead.add_argument(
+        "--online", action="store_true", help="also ask the Bedrock control plane (needs AWS)"
+    )
+    ahead.add_argument(
+        "--endpoint-url", metavar="URL", help="Bedrock control-plane endpoint, with --online"
+    )
 
     rehearse = add(
         "rehearse",
