@@ -45,3 +45,40 @@ def test_typed_example_runs(tmp_path: pathlib.Path) -> None:
 )
 def test_every_example_runs(name: str, tmp_path: pathlib.Path) -> None:
     _run(name, tmp_path)
+
+
+def test_budget_alarm_template_watches_the_metric_emf_ledger_publishes() -> None:
+    """The CloudFormation example alarms on a metric and dimension EmfLedger really writes."""
+    import io
+    import json
+    from datetime import datetime, timezone
+
+    import bedrock_lifecycle as bl
+    from bedrock_lifecycle.ledger import EmfLedger
+
+    template = json.loads((EXAMPLES / "budget_alarm.cfn.json").read_text("utf-8"))
+    alarm = template["Resources"]["DailyPremiumAlarm"]["Properties"]
+    assert alarm["Period"] == 86400
+    assert alarm["Statistic"] == "Sum"
+    [dimension] = alarm["Dimensions"]
+    out = io.StringIO()
+    ledger = EmfLedger(stream=out, dimensions=[[dimension["Name"]]])
+    ledger.record(
+        bl.UsageRecord(
+            timestamp=datetime(2026, 1, 15, tzinfo=timezone.utc),
+            operation="Converse",
+            region="us-east-1",
+            requested_model_id="anthropic.claude-3-5-sonnet-20240620-v1:0",
+            invoked_model_id="anthropic.claude-3-5-sonnet-20240620-v1:0",
+            state="EXTENDED_ACCESS",
+            extended_access=True,
+            premium_usd=0.0105,
+        )
+    )
+    document = json.loads(out.getvalue())
+    [declared] = document["_aws"]["CloudWatchMetrics"]
+    assert declared["Namespace"] == template["Parameters"]["Namespace"]["Default"]
+    assert declared["Dimensions"] == [[dimension["Name"]]]
+    assert alarm["MetricName"] in {metric["Name"] for metric in declared["Metrics"]}
+    assert document[dimension["Name"]] == dimension["Value"]
+    assert document[alarm["MetricName"]] == 0.0105

@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ._budget import Budget, BudgetEvent
 from ._catalog import DEFAULT_TTL, Catalog, ModelChange, RefreshResult, default_catalog
 from ._client import LifecycleClient, client, wrap
 from ._constraints import Adaptation, ConstraintBook, ModelConstraints, adapt_request
 from ._errors import (
+    BudgetExceededError,
+    BudgetWarning,
     CatalogError,
     ConfigurationError,
     ExtendedAccessError,
@@ -82,6 +85,10 @@ __all__ = [
     "Action",
     "Adaptation",
     "BodyTranslator",
+    "Budget",
+    "BudgetEvent",
+    "BudgetExceededError",
+    "BudgetWarning",
     "CallPlan",
     "Candidate",
     "Catalog",

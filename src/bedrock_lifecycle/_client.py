@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, EventStreamError
 
+from ._budget import Budget
 from ._catalog import Catalog, default_catalog
 from ._decision import Decision
 from ._governor import Governor, make_governor
@@ -312,6 +313,7 @@ def wrap(
     ledger: Ledger | None = None,
     prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None = None,
     shadow: Shadow | None = None,
+    budgets: Iterable[Budget] | None = None,
 ) -> LifecycleClient:
     """Govern an existing ``boto3.client("bedrock-runtime")``.
 
@@ -320,7 +322,8 @@ def wrap(
     endpoint for control-plane data, so no call goes to AWS by surprise. ``ledger`` defaults to
     a bounded :class:`MemoryLedger`, ``prices`` to the bundled price book (a mapping or a file
     path given here overrides bundled prices). ``shadow`` mirrors a sample of calls to their
-    successor (see :class:`Shadow`).
+    successor (see :class:`Shadow`). ``budgets`` are charged with the calls they cover (see
+    :class:`Budget`).
     """
     if isinstance(runtime_client, LifecycleClient):
         runtime_client = runtime_client.unwrap()
@@ -333,7 +336,9 @@ def wrap(
         )
     if catalog is None:
         catalog = _catalog_for(runtime_client)
-    governor = make_governor(catalog=catalog, policy=policy, ledger=ledger, prices=prices)
+    governor = make_governor(
+        catalog=catalog, policy=policy, ledger=ledger, prices=prices, budgets=budgets
+    )
     return LifecycleClient(runtime_client, governor, shadow)
 
 
@@ -354,6 +359,7 @@ def client(
     prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None = None,
     catalog: Catalog | None = None,
     shadow: Shadow | None = None,
+    budgets: Iterable[Budget] | None = None,
     **client_kwargs: Any,
 ) -> LifecycleClient:
     """Build a governed ``bedrock-runtime`` client (and, lazily, its control-plane clients).
@@ -378,5 +384,11 @@ def client(
                 endpoint_url=endpoint_url,
             )
     return wrap(
-        runtime, policy=policy, catalog=catalog, ledger=ledger, prices=prices, shadow=shadow
+        runtime,
+        policy=policy,
+        catalog=catalog,
+        ledger=ledger,
+        prices=prices,
+        shadow=shadow,
+        budgets=budgets,
     )

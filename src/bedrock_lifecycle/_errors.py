@@ -10,7 +10,8 @@ Exceptions::
         │   └── NoSuccessorError      fallback was asked for but no successor is configured
         ├── LegacyModelError          policy says "error" for a Legacy model
         │   └── ExtendedAccessError   policy says "error" for a model in extended access
-        └── IncompatibleSuccessorError  InvokeModel body format differs and no translator exists
+        ├── IncompatibleSuccessorError  InvokeModel body format differs and no translator exists
+        └── BudgetExceededError       a spent budget with action="error" covers the call
 
 Warnings::
 
@@ -19,6 +20,7 @@ Warnings::
     │   └── ExtendedAccessWarning
     ├── IdleLegacyWarning             a Legacy model is close to the idle-access cut-off
     ├── FallbackWarning               a call went to a successor instead
+    ├── BudgetWarning                 a budget crossed one of its thresholds
     └── LifecycleDataWarning          lifecycle data was unreadable and was ignored
 
 ``ModelUnavailableError`` and its subclasses are also ``botocore.exceptions.ClientError`` with
@@ -35,6 +37,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 __all__ = [
+    "BudgetExceededError",
+    "BudgetWarning",
     "CatalogError",
     "ConfigurationError",
     "ExtendedAccessError",
@@ -160,6 +164,23 @@ class IncompatibleSuccessorError(ModelUnavailableError):
     """
 
 
+class BudgetExceededError(ModelUnavailableError):
+    """A budget with ``action="error"`` is spent and covers this call: it was not sent.
+
+    ``budget`` names the budget, ``spend_usd`` and ``limit_usd`` say how far it went, and
+    ``period_end`` when calls go through again. The error code is Bedrock's own
+    ``ServiceQuotaExceededException`` (so ``client.exceptions.ServiceQuotaExceededException``
+    catches it too).
+    """
+
+    error_code = "ServiceQuotaExceededException"
+    http_status = 400
+    budget: str = ""
+    spend_usd: float = 0.0
+    limit_usd: float = 0.0
+    period_end: datetime | None = None
+
+
 class LifecycleWarning(UserWarning):
     """Root of every warning bedrock-lifecycle emits."""
 
@@ -178,6 +199,10 @@ class IdleLegacyWarning(LifecycleWarning):
 
 class FallbackWarning(LifecycleWarning):
     """A call was sent to a successor model instead of the one asked for."""
+
+
+class BudgetWarning(LifecycleWarning):
+    """A budget crossed one of its thresholds (once per threshold per period)."""
 
 
 class LifecycleDataWarning(LifecycleWarning):

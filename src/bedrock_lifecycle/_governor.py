@@ -14,16 +14,18 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Mapping, MutableMapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from datetime import datetime, timedelta, timezone
 from types import FrameType
 from typing import Any
 
 from . import _wording as wording
+from ._budget import Budget
 from ._catalog import Catalog
 from ._constraints import Adaptation, ConstraintBook, constraint_from_refusal
 from ._decision import Decision, Rewrite, finish_response
 from ._errors import (
+    BudgetExceededError,
     ExtendedAccessError,
     ExtendedAccessWarning,
     FallbackWarning,
@@ -62,7 +64,7 @@ logger = logging.getLogger("bedrock_lifecycle")
 #: Decisions kept for reuse (per operation, model id and region).
 _DECISION_CACHE_SIZE = 1024
 #: Governor attributes whose replacement makes every reused decision stale.
-_CONFIG_ATTRIBUTES = frozenset({"catalog", "policy", "ledger", "prices"})
+_CONFIG_ATTRIBUTES = frozenset({"catalog", "policy", "ledger", "prices", "budgets"})
 
 _EOL_TEXT = "reached the end of its life"
 _IDLE_TEXT = ("marked by provider as Legacy", "not been actively using")
@@ -136,11 +138,14 @@ class Governor:
         policy: Policy,
         ledger: Ledger | None,
         prices: PriceBook | None,
+        budgets: tuple[Budget, ...] = (),
     ) -> None:
         self.catalog = catalog
         self.policy = policy
         self.ledger = ledger
         self.prices = prices
+        self.budgets = budgets
+        """Budgets charged with the calls they cover (see :class:`Budget`)."""
         self._exception_classes: dict[tuple[type[Exception], type[Exception]], type[Exception]] = {}
         self._lock = threading.Lock()
         self._decisions: dict[tuple[str, str, str | None], Decision] = {}
@@ -148,10 +153,15 @@ class Governor:
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Reused decisions remember what they were made with: replacing the catalog, policy,
-        # ledger or prices makes every one of them stale at once.
+        # ledger, prices or budgets makes every one of them stale at once.
         if name in _CONFIG_ATTRIBUTES:
             object.__setattr__(self, "_config", getattr(self, "_config", 0) + 1)
         object.__setattr__(self, name, value)
+
+    def budgets_changed(self) -> None:
+        """A budget was spent: every reused decision is made again (the calls it covers now
+        fall back or are refused)."""
+        object.__setattr__(self, "_config", self._config + 1)
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -197,6 +207,11 @@ class Governor:
             at=now,
             requested_params=params,
         )
+        spent = self._spent_budget(plan, now) if self.budgets else None
+        if spent is not None:
+            if spent.action == "error":
+                raise self._budget_refusal(plan, spent, now, exceptions, fallback=False)
+            action = Action.FALLBACK  # until the budget's period ends
         if action is Action.IGNORE:
             self._keep(key, plan, entry, now, generation, config, (entry,))
             return plan
@@ -220,6 +235,8 @@ class Governor:
         if target is None:
             if effective is State.EOL:
                 raise self._refusal(plan, entry, withdrawn, exceptions, successor=None, walk=walk)
+            if spent is not None:
+                raise self._budget_refusal(plan, spent, now, exceptions, fallback=True)
             # Legacy / extended access with fallback asked but nowhere to go: the model still
             # works, so warn (saying there is no successor) rather than break the call.
             self._warn_state(entry, state, region, now)
@@ -360,7 +377,20 @@ class Governor:
             self._decisions.clear()
         # The generation read before the lookup: if the data changed meanwhile, the entry is
         # already stale and the next call decides afresh.
-        sink = self.pending_sink() if OPERATIONS[plan.operation].recorded else None
+        for budget in self.budgets:
+            # A budget that acts: its period's end (a spent one stops acting then), and for a
+            # budget shared through a ledger, its next read (another process may spend it).
+            if budget.action != "warn" and budget.covers(
+                plan.requested_model_id, plan.requested_base, plan.region
+            ):
+                ts = now.timestamp()
+                edge = budget.period_end(ts)
+                if budget.ledger is not None:
+                    edge = min(edge, ts + budget.refresh_seconds)
+                until = min(until, datetime.fromtimestamp(edge, timezone.utc))
+        if until <= now:
+            return
+        sink = self._sink_for(plan) if OPERATIONS[plan.operation].recorded else None
         self._decisions[key] = Decision(
             plan,
             until,
@@ -387,6 +417,53 @@ class Governor:
             record(settle(pending))
 
         return build_and_record
+
+    def _sink_for(self, plan: CallPlan) -> PendingSink | None:
+        """Where the pending records of calls planned like ``plan`` go: the ledger's sink,
+        and the budgets the call can add to (charged from the same figures)."""
+        sink = self.pending_sink()
+        budgets = self.budgets
+        if not budgets:
+            return sink
+        covering = tuple(
+            budget
+            for budget in budgets
+            if budget.counts(plan.extended_access)
+            and budget.covers(plan.invoked_model_id, plan.invoked_base, plan.region)
+        )
+        return _Charging(self, sink, covering) if covering else sink
+
+    def _spent_budget(self, plan: CallPlan, now: datetime) -> Budget | None:
+        """A spent budget that acts on this call (``action="error"`` first), or ``None``."""
+        ts = now.timestamp()
+        found = None
+        for budget in self.budgets:
+            if budget.action == "warn" or not budget.covers(
+                plan.requested_model_id, plan.requested_base, plan.region
+            ):
+                continue
+            if budget.kind == "premium" and plan.state is not State.EXTENDED_ACCESS:
+                continue  # a call that pays no premium
+            if budget.spent(ts) and (found is None or budget.action == "error"):
+                found = budget
+        return found
+
+    def _budget_refusal(
+        self, plan: CallPlan, budget: Budget, now: datetime, exceptions: Any, *, fallback: bool
+    ) -> ModelUnavailableError:
+        ts = now.timestamp()
+        spend = budget.spend(ts)
+        end = datetime.fromtimestamp(budget.period_end(ts), timezone.utc)
+        message = wording.budget_refused(
+            plan.requested_model_id, plan.region, budget.name, spend, budget.limit_usd, end,
+            fallback,
+        )  # fmt: skip
+        error = self._error(BudgetExceededError, message, plan, exceptions, successor=None)
+        error.budget = budget.name  # type: ignore[attr-defined]
+        error.spend_usd = spend  # type: ignore[attr-defined]
+        error.limit_usd = budget.limit_usd  # type: ignore[attr-defined]
+        error.period_end = end  # type: ignore[attr-defined]
+        return error
 
     def template(self, plan: CallPlan) -> RecordTemplate:
         """What every usage record of calls planned like ``plan`` shares."""
@@ -646,7 +723,7 @@ class Governor:
         if plan.invoked_base:
             self.catalog.note_success(plan.invoked_base, plan.region, plan.at)
         facts = OPERATIONS[plan.operation]
-        sink = self.pending_sink() if facts.recorded else None
+        sink = self._sink_for(plan) if facts.recorded else None
         template = self.template(plan) if sink is not None else None
         when = plan.at or self.catalog.now()
         finish_response(
@@ -657,7 +734,7 @@ class Governor:
         self, plan: CallPlan, response: Mapping[str, Any]
     ) -> tuple[Sink | None, Head]:
         """Where the usage of a stream planned by ``plan`` goes, and its pending record's head."""
-        sink = self.pending_sink()
+        sink = self._sink_for(plan)
         if sink is None:
             return None, (None, None, None)
         metadata = response.get("ResponseMetadata")
@@ -678,6 +755,7 @@ def make_governor(
     policy: Policy | None,
     ledger: Ledger | None,
     prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None,
+    budgets: Iterable[Budget] | None = None,
 ) -> Governor:
     """The shared decision object behind :func:`wrap` and :func:`install`."""
     # Checked here, not at the first call: a wrong object would otherwise fail mid-request or,
@@ -690,9 +768,46 @@ def make_governor(
         raise TypeError(
             f"ledger must be a ledger sink (an object with record()), not {type(ledger).__name__}"
         )
+    chosen = () if budgets is None else tuple(budgets)
+    for budget in chosen:
+        if not isinstance(budget, Budget):
+            raise TypeError(f"budgets must be Budget objects, not {type(budget).__name__}")
     return Governor(
         catalog=catalog,
         policy=policy if policy is not None else Policy(),
         ledger=ledger if ledger is not None else MemoryLedger(),
         prices=price_book(prices),
+        budgets=chosen,
     )
+
+
+class _Charging:
+    """A pending sink that also charges budgets: the ledger's sink gets the record, then each
+    budget the call can add to is charged from it (a stream's when it ends). Crossed thresholds
+    warn, on the thread that finished the call; a budget spent with an acting ``action`` makes
+    the governor plan its calls again."""
+
+    __slots__ = ("budgets", "governor", "sink")
+
+    def __init__(
+        self, governor: Governor, sink: PendingSink | None, budgets: tuple[Budget, ...]
+    ) -> None:
+        self.governor = governor
+        self.sink = sink
+        self.budgets = budgets
+
+    def __call__(self, pending: list[Any]) -> None:
+        sink = self.sink
+        if sink is not None:
+            sink(pending)
+        record = settle(pending)
+        ts = record.timestamp.timestamp()
+        for budget in self.budgets:
+            amount = budget.amount(record.cost_usd, record.premium_usd)
+            if not amount:
+                continue
+            events, reached = budget.charge(amount, ts)
+            if reached and budget.action != "warn":
+                self.governor.budgets_changed()
+            for event in events:
+                budget.announce(event, _stacklevel())

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+from ._budget import Budget
 from ._catalog import Catalog, default_catalog
 from ._decision import Decision
 from ._governor import Governor, make_governor
@@ -159,6 +160,7 @@ def install(
     ledger: Ledger | None = None,
     prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None = None,
     shadow: Shadow | None = None,
+    budgets: Iterable[Budget] | None = None,
 ) -> Governor:
     """Govern every ``bedrock-runtime`` client ``session`` creates from now on.
 
@@ -167,7 +169,8 @@ def install(
     Clients created before the call are not affected (wrap them with
     :func:`bedrock_lifecycle.wrap`). Returns the governor, whose ``catalog`` and ``ledger`` can be
     inspected. ``shadow`` mirrors a sample of calls to their successor (see :class:`Shadow`),
-    with clients of the same session that these handlers leave alone.
+    with clients of the same session that these handlers leave alone. ``budgets`` are charged
+    with the calls they cover (see :class:`Budget`).
     """
     if shadow is not None and not isinstance(shadow, Shadow):
         raise TypeError(f"shadow must be a Shadow, not {type(shadow).__name__}")
@@ -177,6 +180,7 @@ def install(
         policy=policy,
         ledger=ledger,
         prices=prices,
+        budgets=budgets,
     )
     handlers = _Handlers(governor, shadow, target)
     events = target.events

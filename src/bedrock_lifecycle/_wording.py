@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from ._constraints import Adaptation
 from ._lifecycle import ModelLifecycle, State
@@ -16,6 +17,8 @@ from ._policy import Policy, body_family
 __all__ = [
     "IDLE_CUTOFF_DAYS",
     "advice",
+    "budget_refused",
+    "budget_warning",
     "constraint_learned",
     "day",
     "eol_refused",
@@ -172,4 +175,42 @@ def constraint_learned(model: str, learned: str) -> str:
     return (
         f"bedrock_lifecycle.constraint_learned: {model} refused a fallback request ({learned}); "
         "later requests to it are adapted"
+    )
+
+
+def budget_warning(event: Any, action: str) -> str:
+    """A budget crossed ``event.threshold`` of its limit."""
+    share = f"{event.threshold:.0%}"
+    text = (
+        f"budget {event.budget!r} has reached {share} of its ${event.limit_usd:,.2f} "
+        f"{'daily' if event.period == 'day' else 'monthly'} limit: ${event.spend_usd:,.4f} {event.kind} spent since "
+        f"{event.period_start.date().isoformat()}."
+    )
+    if event.threshold >= 1.0:
+        then = {
+            "warn": "Calls go on as before.",
+            "fallback": "Calls it covers now go to their successor",
+            "error": "Calls it covers are now refused",
+        }[action]
+        if action != "warn":
+            then += f" until {event.period_end.date().isoformat()} (UTC)."
+        text += " " + then
+    return text
+
+
+def budget_refused(
+    model: str,
+    region: str | None,
+    budget: str,
+    spend: float,
+    limit: float,
+    period_end: datetime,
+    fallback: bool,
+) -> str:
+    """A call refused because a budget is spent."""
+    why = " and no successor can take the call" if fallback else ""
+    return (
+        f"{model} was not called in {_where(region)}: budget {budget!r} is spent "
+        f"(${spend:,.4f} of ${limit:,.2f}){why}. Calls go through again from "
+        f"{period_end.date().isoformat()} (UTC), or raise the budget's limit."
     )
