@@ -181,9 +181,10 @@ def constraint_learned(model: str, learned: str) -> str:
 def budget_warning(event: Any, action: str) -> str:
     """A budget crossed ``event.threshold`` of its limit."""
     share = f"{event.threshold:.0%}"
+    every = "daily" if event.period == "day" else "monthly"
     text = (
-        f"budget {event.budget!r} has reached {share} of its ${event.limit_usd:,.2f} "
-        f"{'daily' if event.period == 'day' else 'monthly'} limit: ${event.spend_usd:,.4f} {event.kind} spent since "
+        f"budget {event.budget!r} has reached {share} of its ${event.limit_usd:,.2f} {every} "
+        f"limit: ${event.spend_usd:,.4f} {event.kind} spent since "
         f"{event.period_start.date().isoformat()}."
     )
     if event.threshold >= 1.0:
