@@ -1,4 +1,4 @@
-"""What shadow traffic costs the caller's thread, per sampled call.
+"""What shadow traffic and budgets cost the caller's thread, per call they touch.
 
 Usage::
 
@@ -15,6 +15,10 @@ behalf. The two clients take turns call by call; the added cost is the median of
 differences. Target: at most 10 us per sampled call, for each operation (streams drained,
 InvokeModel's body read, as the caller reads them).
 
+A second table does the same for a budget: a model in extended access, with and without a
+premium ``Budget`` covering it (a limit never reached), so every call is charged. No target is set
+for it; the figure is written in docs/performance.md.
+
 Exit status 1 when a target is missed (``--no-fail`` to always exit 0).
 """
 
@@ -27,6 +31,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -36,6 +41,54 @@ import bedrock_lifecycle as bl
 from bedrock_lifecycle.testing import FakeBedrock
 
 POLICY = bl.Policy(successors={bw.LEGACY: bw.SUCCESSOR, bw.RETIRED: bw.SUCCESSOR})
+
+
+def paired(
+    clients: dict[str, Any], request: bw.Request, calls: int, seed: int
+) -> dict[str, tuple[float, float, float]]:
+    """Per operation: (median CPU us of ``plain``, of the other client, median paired
+    difference), the two clients taking turns call by call."""
+    (first, plain), (second, other) = clients.items()
+    shuffler = random.Random(seed)
+    clock = time.thread_time
+    results: dict[str, tuple[float, float, float]] = {}
+    for operation in bw.OPERATIONS:
+        for client in (plain, other):
+            for _ in range(20):
+                bw.call_once(client, operation, request)
+        times: dict[str, list[float]] = {first: [], second: []}
+        names = [first, second]
+        for _ in range(calls):
+            shuffler.shuffle(names)
+            for name in names:
+                started = clock()
+                bw.call_once(clients[name], operation, request)
+                times[name].append(clock() - started)
+        differences = [b - a for b, a in zip(times[second], times[first], strict=True)]
+        results[operation] = (
+            statistics.median(times[first]) * 1e6,
+            statistics.median(times[second]) * 1e6,
+            statistics.median(differences) * 1e6,
+        )
+    return results
+
+
+def measure_budget(calls: int, seed: int) -> dict[str, tuple[float, float, float]]:
+    """Per operation, a model in extended access: without and with a premium budget."""
+    fake = FakeBedrock(bw.scenario())
+    catalog = bw.warm_catalog(fake, "inprocess")
+    stand_in = bw._StandInClient()
+    budget = bl.Budget(1e12, kind="premium")
+    clients = {
+        "plain": bl.wrap(stand_in, catalog=catalog, policy=POLICY, ledger=bw.full_ledger()),
+        "budget": bl.wrap(
+            stand_in, catalog=catalog, policy=POLICY, ledger=bw.full_ledger(), budgets=[budget]
+        ),
+    }
+    results = paired(clients, bw.Request(bw.EXTENDED), calls, seed)
+    if budget.spend() <= 0:
+        raise SystemExit("the budget was never charged")
+    return results
 
 
 def measure(calls: int, seed: int) -> dict[str, tuple[float, float, float]]:
@@ -51,28 +104,7 @@ def measure(calls: int, seed: int) -> dict[str, tuple[float, float, float]]:
             stand_in, catalog=catalog, policy=POLICY, ledger=bw.full_ledger(), shadow=shadow
         ),
     }
-    request = bw.Request(bw.LEGACY)
-    results: dict[str, tuple[float, float, float]] = {}
-    shuffler = random.Random(seed)
-    clock = time.thread_time
-    for operation in bw.OPERATIONS:
-        for client in clients.values():
-            for _ in range(20):
-                bw.call_once(client, operation, request)
-        times: dict[str, list[float]] = {name: [] for name in clients}
-        names = list(clients)
-        for _ in range(calls):
-            shuffler.shuffle(names)
-            for name in names:
-                started = clock()
-                bw.call_once(clients[name], operation, request)
-                times[name].append(clock() - started)
-        paired = [s - p for s, p in zip(times["shadow"], times["plain"], strict=True)]
-        results[operation] = (
-            statistics.median(times["plain"]) * 1e6,
-            statistics.median(times["shadow"]) * 1e6,
-            statistics.median(paired) * 1e6,
-        )
+    results = paired(clients, bw.Request(bw.LEGACY), calls, seed)
     shadow.close(timeout=30.0)
     stats = shadow.stats()
     expected = calls * len(bw.OPERATIONS) + 20 * len(bw.OPERATIONS)
@@ -100,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         missed |= not ok
         verdict = "met" if ok else f"MISSED (> {args.max_added_us:g} us)"
         print(f"| {operation} | {plain:,.1f} | {shadowed:,.1f} | {added:+,.1f} | {verdict} |")
+    budget = measure_budget(args.calls, args.seed)
+    print("\n## Budgets: cost on the caller's thread (CPU time per charged call)\n")
+    print(f"{args.calls:,} calls per client and operation, paired; a model in extended access.\n")
+    print("| operation | governed, us | governed + premium budget, us | added, us |")
+    print("|---|---:|---:|---:|")
+    for operation, (plain, charged, added) in budget.items():
+        print(f"| {operation} | {plain:,.1f} | {charged:,.1f} | {added:+,.1f} |")
     return 1 if missed and not args.no_fail else 0
 
 

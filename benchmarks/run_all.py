@@ -60,6 +60,12 @@ BENCHES = (
     ),
     Bench("ledger", "bench_ledger.py", "Ledger sinks", quick=("5000",), judged=False),
     Bench(
+        "shadow",
+        "bench_shadow.py",
+        "Shadow traffic on the caller's thread",
+        quick=("--calls", "300"),
+    ),
+    Bench(
         "scan",
         "bench_scan.py",
         "`scan` against `grep -rE`",

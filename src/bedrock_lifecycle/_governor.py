@@ -48,6 +48,7 @@ from ._streams import Head, Restart, Sink
 from ._succession import Succession, walk_successors
 from ._usage import (
     RecordTemplate,
+    UsageRecord,
     settle,
 )
 from .ledger import Ledger, MemoryLedger, PendingLedger, PendingSink
@@ -800,10 +801,16 @@ class _Charging:
         sink = self.sink
         if sink is not None:
             sink(pending)
-        record = settle(pending)
-        ts = record.timestamp.timestamp()
+        if len(pending) == 1:  # settled by the sink: the list holds the record
+            record: UsageRecord = pending[0]
+            cost, premium = record.cost_usd, record.premium_usd
+            when: Any = record.timestamp
+        else:
+            cost, _, premium = pending[0].costs(pending)
+            when = pending[1]
+        ts = when if type(when) is float else when.timestamp()
         for budget in self.budgets:
-            amount = budget.amount(record.cost_usd, record.premium_usd)
+            amount = budget.amount(cost, premium)
             if not amount:
                 continue
             events, reached = budget.charge(amount, ts)

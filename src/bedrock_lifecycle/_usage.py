@@ -514,6 +514,25 @@ class RecordTemplate:
         """A pending record for raw ``figures`` (see the class docstring)."""
         return [self, timestamp, request_id, *figures]
 
+    def costs(self, pending: list[Any]) -> tuple[float | None, float | None, float | None]:
+        """``(cost, standard_cost, premium)`` of a pending record, without building the record
+        (what a budget charges; see :func:`compute_cost`)."""
+        first = pending[3]
+        if type(first) is bytes:
+            figures = figures_from_tail(first)
+        elif type(first) is UsageRecord:  # settled already: the list holds the record
+            return first.cost_usd, first.standard_cost_usd, first.premium_usd
+        else:
+            figures = (first, pending[4], pending[5], pending[6], pending[7])
+        return compute_cost(
+            self.price,
+            extended_access=self.extended_access,
+            input_tokens=_count(figures[0]),
+            output_tokens=_count(figures[1]),
+            cache_read=_count(figures[2]),
+            cache_write=_count(figures[3]),
+        )
+
     def build(self, pending: list[Any]) -> UsageRecord:
         """The record a pending list stands for; raw figures are checked as the extractors do."""
         first = pending[3]
