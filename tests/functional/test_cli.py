@@ -25,6 +25,8 @@ import pytest
 import bedrock_lifecycle as bl
 from bedrock_lifecycle.testing import FakeBedrock, FakeModel, Scenario
 
+from ._cli_env import cli_env
+
 pytestmark = pytest.mark.slow
 
 UTC = timezone.utc
@@ -43,20 +45,7 @@ TIMEOUT = 30
 
 
 def base_env(cache_dir: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "BEDROCK_LIFECYCLE_")) and key != "NO_COLOR"
-    }
-    env.update(
-        BEDROCK_LIFECYCLE_CACHE_DIR=str(cache_dir),
-        NO_COLOR="1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        PYTHONWARNINGS="error",
-    )
-    return env
+    return cli_env(cache_dir)
 
 
 class CLI:

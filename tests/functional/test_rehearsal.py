@@ -36,6 +36,8 @@ from bedrock_lifecycle.testing import (
     Scenario,
 )
 
+from ._cli_env import cli_env
+
 pytestmark = pytest.mark.slow
 
 NOW = datetime(2026, 1, 15, tzinfo=timezone.utc)
@@ -80,21 +82,7 @@ class CLI:
     def __init__(self, tmp_path: Path, fake: FakeBedrock) -> None:
         self.tmp_path = tmp_path
         self.endpoint = fake.endpoint_url
-        self.env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("AWS_", "BEDROCK_LIFECYCLE_")) and key != "NO_COLOR"
-        }
-        self.env.update(
-            BEDROCK_LIFECYCLE_CACHE_DIR=str(tmp_path / "cache"),
-            NO_COLOR="1",
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            AWS_EC2_METADATA_DISABLED="true",
-            AWS_ACCESS_KEY_ID="AKIAFAKEREHEARSAL000",
-            AWS_SECRET_ACCESS_KEY="fake",
-            PYTHONWARNINGS="error",
-        )
+        self.env = cli_env(tmp_path / "cache", "AKIAFAKEREHEARSAL000")
 
     def __call__(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
