@@ -39,8 +39,9 @@ Shapes the pages have used
       :data:`SKIPPED_NAMES` with the reason).
 
 Dates
-    "August 25, 2025", "Aug 25, 2025", "July 15th, 2025", "2025-08-25" and "1/15/2026" (US
-    month/day/year). "—", "NA", "N/A", "TBD" and empty cells are no date. Dates are midnight UTC.
+    "August 25, 2025", "Aug 25, 2025", "July 15th, 2025", "18th Sept 2026", "2025-08-25" and
+    "1/15/2026" (US month/day/year). "—", "NA", "N/A", "TBD" and empty cells are no date.
+    Dates are midnight UTC.
 
 Regions
     Region codes (``us-east-1``, ``us-gov-west-1``, ...) are read out of the Regions cell, or, on
@@ -61,6 +62,23 @@ Merging several pages
 Bad input (a file that cannot be read, no lifecycle table, a cell that is not a date, an id that
 is not an id, conflicting rows for one model and region on one page) stops the run with the file
 and the reason; the exit status is 2.
+
+Model cards and the catalogue
+    Since 7 September 2026 AWS publishes lifecycle dates for newer models on their model cards
+    (``model-card-<provider>-<model>.html``), not in the tables, and the bundled data also lists
+    the models AWS offers (``data/catalogue.json``). Build it from saved copies of the cards::
+
+        python scripts/regen_snapshot.py catalogue --as-of 2026-11-25 --min-copies 2 \\
+            copies/a/model-card-amazon-nova-pro.md copies/b/model-card-amazon-nova-pro.md ... \\
+            -o src/bedrock_lifecycle/data/catalogue.json
+
+    Each card gives the model id (Programmatic Access table), its geo and global inference ids,
+    the Regional Availability table (In-Region, Geo, Global per region), the launch date, "EOL no
+    sooner than", the Legacy period (6 months or 45 days), "Model EOL date" and "Model
+    lifecycle". Pass every copy of every card: a fact is kept only when at least
+    ``--min-copies`` copies (default 2) give it and none contradicts it; the script says on
+    stderr what it left out and why. A card whose lifecycle is Legacy with an EOL date adds the
+    model as Legacy with that date.
 
 Only the standard library is used (``html.parser`` for HTML).
 """
@@ -83,11 +101,15 @@ from typing import Any
 __all__ = [
     "NAME_TO_ID",
     "SKIPPED_NAMES",
+    "Card",
     "Entry",
     "SnapshotInputError",
+    "build_catalogue",
     "build_snapshot",
     "main",
+    "merge_cards",
     "merge_pages",
+    "parse_card",
     "parse_date",
     "parse_page",
     "parse_regions",
@@ -95,6 +117,8 @@ __all__ = [
 ]
 
 SNAPSHOT_FORMAT = 1
+CATALOGUE_FORMAT = 1
+CATALOGUE_KIND = "bedrock-lifecycle-catalogue"
 
 # -- lookup tables --------------------------------------------------------------------------------
 
@@ -204,6 +228,7 @@ _MONTHS = {
     for name in names
 }
 _WORD_DATE_RE = re.compile(r"\b([A-Za-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
+_DMY_DATE_RE = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)\.?,?\s+(\d{4})\b")
 _ISO_DATE_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _US_DATE_RE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 _NO_DATE = {"", "\u2014", "\u2013", "-", "na", "n/a", "tbd", "none", "not applicable"}
@@ -242,6 +267,9 @@ def parse_date(text: str) -> date | None:
     if match and match.group(1).lower() in _MONTHS:
         month = _MONTHS[match.group(1).lower()]
         return date(int(match.group(3)), month, int(match.group(2)))
+    match = _DMY_DATE_RE.search(cell)
+    if match and match.group(2).lower() in _MONTHS:  # "18th Sept 2026" (newer model cards)
+        return date(int(match.group(3)), _MONTHS[match.group(2).lower()], int(match.group(1)))
     match = _ISO_DATE_RE.search(cell)
     if match:
         return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
@@ -658,6 +686,266 @@ def merge_pages(pages: Sequence[Sequence[Entry]]) -> list[Entry]:
     return rows
 
 
+# -- model cards ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Card:
+    """What one saved copy of one model card says. ``None`` or ``()``: the card does not say."""
+
+    model_id: str
+    name: str
+    provider: str
+    regions: tuple[str, ...]
+    on_demand_regions: tuple[str, ...]
+    profiles: tuple[str, ...]
+    streams: bool | None
+    launched_at: date | None
+    eol_not_before: date | None
+    legacy_period_days: int | None
+    status: str | None
+    eol_at: date | None
+    where: str = field(default="", compare=False)
+
+    @property
+    def inference(self) -> str | None:
+        if not self.regions:
+            return None
+        return "on_demand" if self.on_demand_regions else "profile_only"
+
+
+_CARD_FIELD_RE = re.compile(r"^\s*[+*-]\s*\*\*([^*]+?):?\*\*:?\s*(.*?)\s*$", re.MULTILINE)
+_GEO_ID_RE = re.compile(r"\b([a-z]{2,6}(?:-gov)?)\.[a-z0-9-]+\.[a-z0-9.:-]+")
+_YES = ("icon-yes", "checkmark", "✓", "✅", "yes")
+
+
+def _card_fields(text: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for key, value in _CARD_FIELD_RE.findall(text):
+        fields.setdefault(_clean(key).lower().rstrip(":"), _clean(value))
+    return fields
+
+
+def _legacy_period(text: str) -> int | None:
+    lowered = text.lower()
+    if re.search(r"\b45\s*days?\b", lowered):
+        return 45
+    if re.search(r"\b(6|six)\s*months?\b", lowered):
+        return 180
+    return None
+
+
+def _card_date(text: str, where: str, label: str) -> date | None:
+    if not text or "not applicable" in text.lower():
+        return None
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise SnapshotInputError(f"{where}: {label}: {exc}") from None
+
+
+def _is_yes(cell: str) -> bool:
+    lowered = cell.lower()
+    return any(mark in lowered for mark in _YES) and "icon-no" not in lowered
+
+
+def parse_card(path: Path) -> Card:
+    """One saved copy of a model card (markdown or HTML)."""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SnapshotInputError(f"{path}: cannot be read ({exc})") from None
+    where = str(path)
+    is_html = path.suffix.lower() in (".html", ".htm")
+    body = re.sub(r"<li>\s*", "\n+ ", text, flags=re.IGNORECASE) if is_html else text
+    fields = _card_fields(body if not is_html else re.sub(r"</?(strong|b)>", "**", body))
+    tables = _html_tables(text) if is_html else _markdown_tables(text)
+    model_id = ""
+    profiles: set[str] = set()
+    regions: list[str] = []
+    on_demand: list[str] = []
+    for table in tables:
+        header = [_clean(cell).lower() for cell in table.header]
+        if "model id" in header:
+            at = header.index("model id")
+            for row in table.rows:
+                if row and "bedrock-runtime" in _clean(row[0]) and at < len(row):
+                    candidate = _clean(row[at])
+                    if MODEL_ID_RE.fullmatch(candidate):
+                        model_id = model_id or candidate
+                    for cell in row[at + 1 :]:
+                        profiles.update(_GEO_ID_RE.findall(_clean(cell)))
+        elif header and header[0].startswith("region") and "in-region" in header:
+            at = header.index("in-region")
+            for row in table.rows:
+                found = parse_regions(row[0]) if row else []
+                if not found:
+                    continue
+                if any(_is_yes(cell) for cell in row[1:]):
+                    regions.append(found[0])
+                if at < len(row) and _is_yes(row[at]):
+                    on_demand.append(found[0])
+    if not model_id:
+        raise SnapshotInputError(f"{where}: no bedrock-runtime model id (is this a model card?)")
+    heading = re.search(r"^#\s+(.+)$", text, re.MULTILINE)
+    name = _clean(heading.group(1)) if heading else model_id
+    header = re.search(r"^##\s.*?([A-Z][\w .&-]*?)\s+—\s+" + re.escape(name), text, re.MULTILINE)
+    provider = PROVIDERS.get(model_id.split(".", 1)[0], header.group(1) if header else "")
+    eol_text = fields.get("model eol date", "")
+    not_before = fields.get("eol no sooner than", "")
+    if not not_before and "sooner than" in eol_text.lower():
+        not_before, eol_text = eol_text, ""  # older cards: "Model EOL date: No sooner than ..."
+    lifecycle = fields.get("model lifecycle", "").strip().upper() or None
+    features = " ".join(fields.values()) + text
+    streams = True if re.search(r"response streaming", features, re.IGNORECASE) else None
+    return Card(
+        model_id=model_id,
+        name=name,
+        provider=provider,
+        regions=tuple(sorted(set(regions))),
+        on_demand_regions=tuple(sorted(set(on_demand))),
+        profiles=tuple(sorted(profiles)),
+        streams=streams,
+        launched_at=_card_date(fields.get("model launch date", ""), where, "launch date"),
+        eol_not_before=_card_date(not_before, where, "EOL no sooner than"),
+        legacy_period_days=_legacy_period(fields.get("legacy period", "") or not_before),
+        status=lifecycle if lifecycle in ("ACTIVE", "LEGACY") else None,
+        eol_at=_card_date("" if eol_text.upper() in ("N/A", "NA") else eol_text, where, "EOL"),
+        where=where,
+    )
+
+
+_CARD_FACTS = (
+    "name",
+    "provider",
+    "regions",
+    "inference",
+    "on_demand_regions",
+    "profiles",
+    "streams",
+    "launched_at",
+    "eol_not_before",
+    "legacy_period_days",
+    "status",
+    "eol_at",
+)
+
+
+def merge_cards(
+    cards: Sequence[Card], *, min_copies: int = 2, report: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """One catalogue entry per model: each fact that ``min_copies`` copies agree on.
+
+    A fact two copies give differently is left out (the copies disagree); so is a fact fewer
+    than ``min_copies`` copies give. Each omission is appended to ``report``.
+    """
+    by_model: dict[str, list[Card]] = {}
+    for card in cards:
+        by_model.setdefault(card.model_id, []).append(card)
+    entries = []
+    for model_id in sorted(by_model):
+        copies = by_model[model_id]
+        if len(copies) < min_copies:
+            if report is not None:
+                report.append(f"{model_id}: left out, {len(copies)} copy of its card")
+            continue
+        entry: dict[str, Any] = {"model_id": model_id}
+        for fact in _CARD_FACTS:
+            values = [getattr(card, fact) for card in copies]
+            given = [value for value in values if value not in (None, ())]
+            distinct = {json.dumps(_iso_any(value)) for value in given}
+            if len(distinct) == 1 and len(given) >= min_copies:
+                entry[fact] = _iso_any(given[0])
+            elif given and report is not None:
+                why = "copies disagree" if len(distinct) > 1 else f"{len(given)} copy gives it"
+                report.append(f"{model_id}: {fact} left out ({why})")
+        if entry.get("status") == "ACTIVE":
+            del entry["status"]
+        entries.append(entry)
+    return entries
+
+
+def _iso_any(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def build_catalogue(
+    entries: Iterable[dict[str, Any]], *, as_of: date, source: str, description: str
+) -> dict[str, Any]:
+    """The catalogue JSON document (format 1) for ``entries``."""
+    models = []
+    for entry in entries:
+        model = dict(entry)
+        model.setdefault("name", model["model_id"])
+        model.setdefault("provider", PROVIDERS.get(model["model_id"].split(".", 1)[0], ""))
+        model["source"] = source
+        models.append(model)
+    return {
+        "format": CATALOGUE_FORMAT,
+        "kind": CATALOGUE_KIND,
+        "as_of": as_of.isoformat(),
+        "sources": {source: description},
+        "models": models,
+    }
+
+
+def _validate_catalogue(document: dict[str, Any], origin: str) -> None:
+    try:
+        from bedrock_lifecycle._bundled import parse_catalogue
+    except ImportError:  # the package is not installed: the shape is still ours
+        return
+    parse_catalogue(document, origin=origin)
+
+
+def main_catalogue(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="regen_snapshot catalogue",
+        description="Build the bundled catalogue of listed models from saved model cards.",
+    )
+    parser.add_argument("cards", nargs="+", type=Path, help="saved model cards, every copy")
+    parser.add_argument("--as-of", required=True, help="the day the cards were read (YYYY-MM-DD)")
+    parser.add_argument("--min-copies", type=int, default=2, help="copies that must agree (2)")
+    parser.add_argument("--source-key", default="model-cards", help="key in 'sources'")
+    parser.add_argument(
+        "--source-note",
+        default="https://docs.aws.amazon.com/bedrock/latest/userguide/model-cards.html",
+        help="what the copies are",
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    args = parser.parse_args(argv)
+    report: list[str] = []
+    try:
+        try:
+            as_of = date.fromisoformat(args.as_of)
+        except ValueError:
+            raise SnapshotInputError(f"--as-of: {args.as_of!r} is not YYYY-MM-DD") from None
+        if args.min_copies < 1:
+            raise SnapshotInputError("--min-copies: must be at least 1")
+        cards = [parse_card(path) for path in args.cards]
+        entries = merge_cards(cards, min_copies=args.min_copies, report=report)
+        document = build_catalogue(
+            entries, as_of=as_of, source=args.source_key, description=args.source_note
+        )
+        _validate_catalogue(document, str(args.output or "<stdout>"))
+    except SnapshotInputError as exc:
+        print(f"regen_snapshot: error: {exc}", file=sys.stderr)
+        return 2
+    for line in report:
+        print(f"regen_snapshot: {line}", file=sys.stderr)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        _write_private(args.output, text)
+        count = len(document["models"])
+        print(f"regen_snapshot: wrote {count} models to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -723,6 +1011,9 @@ def _source_key(path: Path, used: set[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["catalogue"]:
+        return main_catalogue(arguments[1:])
     parser = argparse.ArgumentParser(
         prog="regen_snapshot",
         description="Build the bundled lifecycle snapshot from saved Model lifecycle pages.",
@@ -732,7 +1023,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--source-url", action="append", default=[], help="page URL (repeatable)")
     parser.add_argument("--source-note", action="append", default=[], help="note (repeatable)")
     parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         try:
             as_of = date.fromisoformat(args.as_of)

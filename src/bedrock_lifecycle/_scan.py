@@ -114,7 +114,9 @@ class ScanResult:
     ``state`` is a :class:`~bedrock_lifecycle.State` value (``"ACTIVE"``, ``"LEGACY"``,
     ``"EXTENDED_ACCESS"``, ``"EOL"`` or ``"UNKNOWN"``); the dates are aware UTC datetimes or
     ``None``; ``replacement`` is the recommended successor id, if any; ``region`` is the region
-    whose dates were used.
+    whose dates were used. ``source`` (a :class:`~bedrock_lifecycle.Source` value) and ``as_of``
+    say where the verdict came from and how old it is (``"bundled"`` and the bundled data's date
+    for a model judged offline from the data shipped with the package).
     """
 
     finding: Finding
@@ -124,6 +126,8 @@ class ScanResult:
     eol_at: datetime | None = None
     replacement: str | None = None
     region: str | None = None
+    source: str | None = None
+    as_of: datetime | None = None
 
 
 # --- the pattern -----------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""``status``, ``timeline`` and ``refresh``: reading and updating the lifecycle catalog."""
+"""``status``, ``timeline`` and ``refresh``: reading and updating the lifecycle catalog.
+
+AWS's recommended replacement is kept as AWS published it (``recommended``), but a replacement
+that is itself past end of life is no use: ``status`` and ``timeline`` show the first model along
+the chain of recommendations that is not past end of life in the same region.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +44,36 @@ class _Row:
     replacement: str | None
     replacement_source: str | None
     last_used: datetime | None
+    chain: tuple[str, ...] = ()
+    """The recommendations walked past because they are past end of life, in order."""
+
+
+#: Longest chain of recommendations followed before giving up (AWS's chains are two or three long).
+_MAX_HOPS = 8
+
+
+def _first_live(
+    catalog: bl.Catalog, entry: bl.ModelLifecycle, region: str, now: datetime
+) -> tuple[str | None, tuple[str, ...]]:
+    """The first of AWS's recommendations, breadth first, that is not past end of life.
+
+    Returns ``(model id or None, the past-EOL ids walked past)``. A recommendation the catalog
+    knows nothing about counts as live: nothing says it is retired.
+    """
+    queue = list(entry.recommended)
+    seen = {entry.model_id}
+    dead: list[str] = []
+    while queue and len(dead) < _MAX_HOPS:
+        candidate = queue.pop(0)
+        if candidate in seen:
+            continue
+        seen.add(candidate)
+        found = catalog.lookup(candidate, region)
+        if found.state(now) is not bl.State.EOL:
+            return candidate, tuple(dead)
+        dead.append(candidate)
+        queue.extend(found.recommended)
+    return None, tuple(dead)
 
 
 def _targets(args: argparse.Namespace, catalog: bl.Catalog, out: Output) -> list[InUse] | None:
@@ -66,6 +101,9 @@ def _rows(args: argparse.Namespace, catalog: bl.Catalog, targets: list[InUse]) -
         region = target.region or regions_from(args)[0]
         entry = catalog.lookup(target.model_id, region)
         replacement, source = replacement_for(entry, target.model_id, policy)
+        chain: tuple[str, ...] = ()
+        if source == "aws":
+            replacement, chain = _first_live(catalog, entry, region, now)
         rows.append(
             _Row(
                 model_id=target.model_id,
@@ -76,6 +114,7 @@ def _rows(args: argparse.Namespace, catalog: bl.Catalog, targets: list[InUse]) -
                 replacement=replacement,
                 replacement_source=source,
                 last_used=target.last_used,
+                chain=chain,
             )
         )
     return rows
@@ -104,9 +143,29 @@ def _row_json(row: _Row, now: datetime) -> dict[str, Any]:
         },
         "replacement": row.replacement,
         "replacement_source": row.replacement_source,
+        "recommended": list(entry.recommended),
+        "replacement_skipped": list(row.chain),
         "source": entry.source.value,
+        "as_of": day(entry.as_of),
         "last_used": row.last_used.isoformat() if row.last_used else None,
     }
+
+
+def _replacement_cell(row: _Row) -> str:
+    """The replacement as shown in tables: the live one, and what AWS named when it differs."""
+    if row.replacement_source == "policy":
+        return f"{row.replacement} (policy)"
+    if row.chain and row.replacement:
+        return f"{row.replacement} (AWS named {row.chain[0]}, past EOL)"
+    if row.chain:
+        return f"none live (AWS named {row.chain[0]}, past EOL)"
+    return row.replacement or "-"
+
+
+def _source_cell(entry: bl.ModelLifecycle) -> str:
+    """Where the row's data came from, with its date when known: ``bundled 2026-09-01``."""
+    when = day(entry.as_of)
+    return f"{entry.source.value} {when}" if when else entry.source.value
 
 
 def _load(args: argparse.Namespace, out: Output) -> tuple[bl.Catalog, list[_Row]] | None:
@@ -133,13 +192,12 @@ def run_status(args: argparse.Namespace, out: Output) -> int:
     headers = ["MODEL", "REGION", "STATE", "LEGACY", "EXT. ACCESS", "EOL", "NEXT", "REPLACEMENT"]
     if show_used:
         headers.append("LAST USED")
+    headers.append("DATA")
     table = []
     for row in rows:
         entry = row.entry
         nxt = f"{state_label(row.next[0].value)} in {_days(row.next[1], now)}d" if row.next else "-"
-        replacement = row.replacement or "-"
-        if row.replacement_source == "policy":
-            replacement += " (policy)"
+        replacement = _replacement_cell(row)
         cells = [
             row.model_id,
             row.region,
@@ -152,6 +210,7 @@ def run_status(args: argparse.Namespace, out: Output) -> int:
         ]
         if show_used:
             cells.append(day(row.last_used) or "-")
+        cells.append(_source_cell(entry))
         table.append(cells)
     out.table(
         headers,
@@ -162,8 +221,14 @@ def run_status(args: argparse.Namespace, out: Output) -> int:
     )
     if any(row.state is bl.State.UNKNOWN for row in rows):
         out.note(
-            "unknown: no lifecycle data for that model in that region (not a model AWS has "
-            "published dates for, or not fetched yet: try 'bedrock-lifecycle refresh')"
+            "unknown: no lifecycle data for that model in that region (not in AWS's tables or "
+            "model list as bundled, not in your overrides, and not fetched yet: try "
+            "'bedrock-lifecycle refresh')"
+        )
+    if any(row.entry.source is bl.Source.BUNDLED for row in rows):
+        out.note(
+            "DATA 'bundled <date>': from the data shipped with bedrock-lifecycle, as AWS "
+            "published it on that date; 'bedrock-lifecycle refresh' asks Bedrock itself"
         )
     return 0
 
@@ -199,6 +264,7 @@ def run_timeline(args: argparse.Namespace, out: Output) -> int:
                     "transition": state.value,
                     "replacement": row.replacement,
                     "replacement_source": row.replacement_source,
+                    "replacement_skipped": list(row.chain),
                 }
                 for when, state, row in events
             ]
@@ -220,7 +286,7 @@ def run_timeline(args: argparse.Namespace, out: Output) -> int:
                 row.model_id,
                 row.region,
                 state_label(state.value),
-                row.replacement or "-",
+                _replacement_cell(row),
             ]
             for when, state, row in events
         ],
