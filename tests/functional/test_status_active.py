@@ -68,11 +68,18 @@ def test_scan_offline_says_active_for_current_models(
     )
     code, out, err = _run(capsys, "scan", str(tree), "--format", "json", "--at", AT)
     assert code == 0, err
-    states = {result["model_id"]: result["state"] for result in json.loads(out)}
+    results = {result["model_id"]: result for result in json.loads(out)}
+    states = {model: result["state"] for model, result in results.items()}
     assert states == {NOVA_PRO: "ACTIVE", HAIKU_45: "ACTIVE", MADE_UP: "UNKNOWN"}
+    # Where the verdict came from, and how old it is.
+    assert (results[NOVA_PRO]["source"], results[NOVA_PRO]["as_of"]) == ("bundled", "2026-09-01")
+    assert results[MADE_UP]["as_of"] is None
     code, out, err = _run(capsys, "scan", str(tree), "--at", AT)
     assert code == 0, err
     assert "3 model id(s) in 1 file(s): 2 Active, 1 unknown" in out
+    code, out, err = _run(capsys, "scan", "--all", str(tree), "--at", AT)
+    [pro_line] = [line for line in out.splitlines() if NOVA_PRO in line]
+    assert pro_line.endswith("(bundled data as of 2026-09-01)")
 
 
 def test_a_replacement_past_eol_is_walked_past(capsys: pytest.CaptureFixture[str]) -> None:

@@ -77,6 +77,8 @@ def _judge(
                     eol_at=entry.eol_at,
                     replacement=replacement,
                     region=region,
+                    source=entry.source.value,
+                    as_of=entry.as_of,
                 )
                 cache[key] = judged
             if best is None or _worse(judged, best):
@@ -91,6 +93,8 @@ def _judge(
                 eol_at=best.eol_at,
                 replacement=best.replacement,
                 region=best.region,
+                source=best.source,
+                as_of=best.as_of,
             )
         )
     return results
@@ -122,6 +126,8 @@ def _result_json(result: ScanResult) -> dict[str, Any]:
         "extended_access_at": day(result.extended_access_at),
         "eol_at": day(result.eol_at),
         "replacement": result.replacement,
+        "source": result.source,
+        "as_of": day(result.as_of) if result.as_of else None,
     }
 
 
@@ -136,6 +142,9 @@ def _text_line(result: ScanResult, out: Output) -> str:
     ):
         if value is not None:
             dates.append(f"{label} {day(value)}")
+    if result.state == bl.State.ACTIVE.value and result.source == "bundled" and result.as_of:
+        # "Active" from shipped data is only as true as the data is recent: say how recent.
+        dates.append(f"bundled data as of {day(result.as_of)}")
     detail = f" ({', '.join(dates)})" if dates else ""
     replacement = f" -> {result.replacement}" if result.replacement else ""
     return (
