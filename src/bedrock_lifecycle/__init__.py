@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ._budget import Budget, BudgetEvent
+from ._bundled import CatalogueEntry, catalogue_entry
 from ._catalog import DEFAULT_TTL, Catalog, ModelChange, RefreshResult, default_catalog
 from ._client import LifecycleClient, client, wrap
 from ._constraints import Adaptation, ConstraintBook, ModelConstraints, adapt_request
@@ -93,6 +94,7 @@ __all__ = [
     "Candidate",
     "Catalog",
     "CatalogError",
+    "CatalogueEntry",
     "Comparison",
     "ConfigurationError",
     "ConstraintBook",
@@ -148,6 +150,7 @@ __all__ = [
     "__version__",
     "adapt_request",
     "body_family",
+    "catalogue_entry",
     "client",
     "compare",
     "compute_cost",
