@@ -52,6 +52,7 @@ from ._usage import (
 from .ledger import Ledger, MemoryLedger
 
 if TYPE_CHECKING:
+    from ._decision import Rewrite
     from ._governor import Governor
 
 __all__ = ["Shadow"]
@@ -71,7 +72,6 @@ ClientFor = Callable[[str | None], Any]
 """Gives the (ungoverned) bedrock-runtime client shadows in a region are sent with."""
 
 _STOP = object()
-_NO_TARGET = ""
 
 
 class _Window:
@@ -130,7 +130,7 @@ class _Pair:
         region: str | None,
         params: Mapping[str, Any],
         response: MutableMapping[str, Any],
-        target: str,
+        target: Rewrite,
         timestamp: float,
     ) -> None:
         self.governor = governor
@@ -237,7 +237,7 @@ class Shadow:
         self._threads: list[threading.Thread] = []
         self._in_flight = 0
         self._open: set[_Pair] = set()
-        self._targets: dict[tuple[Governor, str, str, str | None], tuple[int, str]] = {}
+        self._targets: dict[tuple[Governor, str, str, str | None], tuple[int, Rewrite | None]] = {}
         self._closed = False
         self._abandon = False
         self._counts = {"sent": 0, "dropped": 0, "failed": 0, "limited": 0}
@@ -318,7 +318,7 @@ class Shadow:
         if type(block) is dict and block.get("fallback"):
             return  # the call already went to a successor: there is nothing to rehearse
         target = self._target(governor, operation, model, region)
-        if not target:
+        if target is None:
             return
         now = governor.catalog.timestamp()
         with self._lock:
@@ -349,19 +349,21 @@ class Shadow:
             self._limit_reached(minute, "minute")
         return None
 
-    def _target(self, governor: Governor, operation: str, model: str, region: str | None) -> str:
-        """The model a call is mirrored to (``""``: none), cached per catalog generation."""
+    def _target(
+        self, governor: Governor, operation: str, model: str, region: str | None
+    ) -> Rewrite | None:
+        """How a call is mirrored (``None``: it is not), kept per catalog generation: the
+        rewrite keeps its adapter's memo of request shapes, as a reused fallback does."""
         key = (governor, operation, model, region)
         found = self._targets.get(key)
         generation = governor.catalog.generation
         if found is not None and found[0] == generation:
             return found[1]
         rewrite = governor.rehearsal(TWINS[operation], model, region, self.to)
-        target = _NO_TARGET if rewrite is None else rewrite.model_id
         if len(self._targets) > 1024:
             self._targets.clear()
-        self._targets[key] = (generation, target)
-        return target
+        self._targets[key] = (generation, rewrite)
+        return rewrite
 
     def _limit_reached(self, window: _Window, span: str) -> None:
         logger.warning(
@@ -402,12 +404,8 @@ class Shadow:
     def _send(self, pair: _Pair, client_for: ClientFor) -> None:
         """Send one shadow and keep its side of the pair."""
         governor = pair.governor
-        rewrite = governor.rehearsal(pair.twin, pair.params["modelId"], pair.region, self.to)
-        if rewrite is None:
-            self._settle(pair, None)
-            return
-        params = dict(pair.params)
-        sent, _ = rewrite.apply(params)
+        rewrite = pair.target
+        sent, _ = rewrite.apply(pair.params)
         client = client_for(pair.region)
         method = getattr(client, OPERATIONS[pair.twin].method)
         started = time.perf_counter()
