@@ -285,7 +285,13 @@ def _governed(operation: str, name: str) -> Callable[..., Any]:
                 decision.finish(response, now, restart, adapted)
                 if self._shadow is not None:
                     self._shadow.offer(
-                        self._governor, self._unwrapped, operation, self._region, kwargs, response
+                        self._governor,
+                        self._unwrapped,
+                        operation,
+                        self._region,
+                        kwargs,
+                        response,
+                        now,
                     )
                 return response
         return self._decide_and_call(operation, method, kwargs)

@@ -42,6 +42,7 @@ from ._shadow_record import (
 )
 from ._streams import GovernedStream
 from ._usage import (
+    NO_FIGURES,
     converse_figures,
     figures_from_tail,
     invoke_header_figures,
@@ -282,57 +283,49 @@ class Shadow:
         region: str | None,
         params: Mapping[str, Any],
         response: MutableMapping[str, Any],
+        now: float | None = None,
     ) -> None:
         """Consider one governed call that has just succeeded, on the caller's thread.
 
         ``params`` are the caller's own parameters; ``response`` the response about to be
-        returned (its stream or body is watched in place when the call is mirrored). Never
-        raises, never blocks on a shadow.
+        returned (its stream or body is watched in place when the call is mirrored); ``now``
+        the call's time by the catalog's clock (POSIX seconds), when the caller has it. Never
+        raises, never blocks on a shadow. One function on purpose: it runs on every call.
         """
         try:
-            self._offer(governor, client_for, operation, region, params, response)
+            if operation not in TWINS or self._closed:
+                return
+            model = params.get("modelId")
+            if type(model) is not str:
+                return
+            models = self.models
+            if (models is not None and model not in models) or self._random() >= self.rate:
+                return
+            if operation[0] == "I" and type(params.get("body")) not in (bytes, str):
+                return  # a file-like body was read by the primary call: nothing left to send
+            metadata = response.get("ResponseMetadata")
+            block = metadata.get("BedrockLifecycle") if type(metadata) is dict else None
+            if type(block) is dict and block.get("fallback"):
+                return  # the call already went to a successor: there is nothing to rehearse
+            target = self._target(governor, operation, model, region)
+            if target is None:
+                return
+            if now is None:
+                now = governor.catalog.timestamp()
+            with self._lock:
+                refused = self._admit(now)
+                if refused is not None:
+                    self._counts[refused] += 1
+                    return
+                self._in_flight += 1
+                pair = _Pair(governor, operation, region, params, response, target, now)
+                self._open.add(pair)
+                if not self._threads:
+                    self._start()
+            _watch_primary(pair, self)
+            self._queue.put((self._send, pair, client_for))
         except Exception:  # the caller's call has succeeded: nothing here may break it
             logger.exception("bedrock_lifecycle.shadow_failed")
-
-    def _offer(
-        self,
-        governor: Governor,
-        client_for: ClientFor,
-        operation: str,
-        region: str | None,
-        params: Mapping[str, Any],
-        response: MutableMapping[str, Any],
-    ) -> None:
-        if operation not in TWINS or self._closed:
-            return
-        model = params.get("modelId")
-        if type(model) is not str:
-            return
-        models = self.models
-        if (models is not None and model not in models) or self._random() >= self.rate:
-            return
-        if operation[0] == "I" and type(params.get("body")) not in (bytes, str):
-            return  # a file-like body was read by the primary call: nothing left to send
-        metadata = response.get("ResponseMetadata")
-        block = metadata.get("BedrockLifecycle") if type(metadata) is dict else None
-        if type(block) is dict and block.get("fallback"):
-            return  # the call already went to a successor: there is nothing to rehearse
-        target = self._target(governor, operation, model, region)
-        if target is None:
-            return
-        now = governor.catalog.timestamp()
-        with self._lock:
-            refused = self._admit(now)
-            if refused is not None:
-                self._counts[refused] += 1
-                return
-            self._in_flight += 1
-            pair = _Pair(governor, operation, region, params, response, target, now)
-            self._open.add(pair)
-            if not self._threads:
-                self._start()
-        _watch_primary(pair, self)
-        self._queue.put((self._send, pair, client_for))
 
     def _admit(self, now: float) -> str | None:
         """Under the lock: ``None`` when a shadow may start at ``now`` (counted in the minute's
@@ -460,7 +453,8 @@ class Shadow:
         """The primary's answer is known (called once, from the watch on its response, on
         the caller's thread): ``seen`` reads it, later, on a worker."""
         pair.primary = seen
-        self._half_done(pair)
+        if next(pair.halves) == 1:  # the shadow was done first: write the pair off this thread
+            self._queue.put((self._write, pair))
 
     def _write(self, pair: _Pair) -> None:
         with self._lock:
@@ -627,9 +621,7 @@ def _watch_primary(pair: _Pair, shadow: Shadow) -> None:
         if body is None:
             shadow.primary_done(pair, pair.primary)
             return
-        response["body"] = _watched_body()(
-            body, lambda data: shadow.primary_done(pair, partial(_invoke_seen, response, data))
-        )
+        response["body"] = _watched_body()(body, shadow, pair)
         return
     key = OPERATIONS[operation].stream_key
     assert key is not None
@@ -637,7 +629,7 @@ def _watch_primary(pair: _Pair, shadow: Shadow) -> None:
     if inner is None:
         shadow.primary_done(pair, dict)
         return
-    response[key] = _WatchedStream(inner, operation, lambda seen: shadow.primary_done(pair, seen))
+    response[key] = _WatchedStream(inner, operation == "ConverseStream", shadow, pair)
 
 
 def _invoke_seen(response: Mapping[str, Any], data: bytes | None) -> dict[str, Any]:
@@ -654,23 +646,41 @@ def _watched_body() -> type[Any]:
     from botocore.response import StreamingBody
 
     class WatchedBody(StreamingBody):
-        """An InvokeModel body that hands what the caller read to ``done`` once it is read to
-        the end or closed (``None`` when closed unread)."""
+        """An InvokeModel body that hands what the caller read to the pair once it is read to
+        the end or closed (nothing more than the headers when closed unread). It reads only
+        through the body underneath (which checks the length), so StreamingBody's own state
+        is not set up: every method that would use it is answered by the body underneath."""
 
-        def __init__(self, inner: Any, done: Callable[[bytes | None], None]) -> None:
-            # StreamingBody reads through self._raw_stream; the body underneath checks the length.
-            super().__init__(inner, 0)  # the length is never checked here: ``inner`` checks it
+        def __init__(self, inner: Any, shadow: Shadow, pair: _Pair) -> None:
             self._body = inner
-            self._done: Callable[[bytes | None], None] | None = done
+            self._shadow: Shadow | None = shadow
+            self._pair = pair
             self._parts: list[bytes] = []
 
         def read(self, amt: int | None = None) -> bytes:
-            data: bytes = self._body.read() if amt is None else self._body.read(amt)
+            if amt is None:
+                data: bytes = self._body.read()
+                parts = self._parts
+                self._end(b"".join((*parts, data)) if parts else data)
+                return data
+            data = self._body.read(amt)
             if data:
                 self._parts.append(data)
-            if amt is None or not data:
+            else:
                 self._end(b"".join(self._parts))
             return data
+
+        def readable(self) -> bool:
+            return bool(self._body.readable())
+
+        def readlines(self, hint: int = -1, /) -> list[bytes]:
+            return [*self.iter_lines(keepends=True)]
+
+        def tell(self) -> int:
+            return int(self._body.tell())
+
+        def set_socket_timeout(self, timeout: float) -> None:
+            self._body.set_socket_timeout(timeout)
 
         def close(self) -> None:
             try:
@@ -679,9 +689,11 @@ def _watched_body() -> type[Any]:
                 self._end(None)
 
         def _end(self, data: bytes | None) -> None:
-            done, self._done = self._done, None
-            if done is not None:
-                done(data)
+            shadow, self._shadow = self._shadow, None
+            if shadow is not None and data is not None:
+                shadow.primary_done(self._pair, partial(_invoke_seen, self._pair.response, data))
+            elif shadow is not None:
+                shadow.primary_done(self._pair, partial(_invoke_seen, self._pair.response, None))
 
     return WatchedBody
 
@@ -691,9 +703,15 @@ class _WatchedStream(GovernedStream):
     to ``done`` (once: at the end, on close, or when dropped). ConverseStream text deltas are
     kept as strings; InvokeModelWithResponseStream chunks as their bytes, parsed on a worker."""
 
-    def __init__(self, inner: Any, operation: str, done: Callable[[Any], None]) -> None:
-        super().__init__(inner, operation, None, (None, None, None))
-        self._done: Callable[[Any], None] | None = done
+    def __init__(self, inner: Any, converse: bool, shadow: Shadow, pair: _Pair) -> None:
+        # Not GovernedStream.__init__: this object records nothing, it only reads through
+        # ``_inner`` (a stream that records). A stream dropped unread leaves its pair for
+        # Shadow.close(), which writes it with what was seen: no finaliser on this path.
+        self._inner: Any = inner
+        self._converse = converse
+        self._figures: Any = NO_FIGURES
+        self._shadow: Shadow | None = shadow
+        self._pair = pair
         self._parts: list[Any] = []
         self._stop: Any = None
 
@@ -702,9 +720,8 @@ class _WatchedStream(GovernedStream):
         try:
             if self._converse:
                 for event in self._inner:
-                    delta = event.get("contentBlockDelta")
-                    if delta is not None:
-                        parts.append(delta)
+                    if "contentBlockDelta" in event:
+                        parts.append(event["contentBlockDelta"])
                     elif "messageStop" in event:
                         self._stop = event["messageStop"]
                     elif "metadata" in event:
@@ -712,26 +729,23 @@ class _WatchedStream(GovernedStream):
                     yield event
             else:
                 for event in self._inner:
-                    chunk = event.get("chunk")
-                    if chunk is not None:
-                        parts.append(chunk.get("bytes"))
+                    if "chunk" in event:
+                        parts.append(event["chunk"].get("bytes"))
                     yield event
         finally:
             self._end()
 
     def _end(self) -> None:
-        done, self._done = self._done, None
-        if done is not None:
-            done(partial(_stream_seen, self._converse, self._parts, self._stop, self._figures))
+        shadow, self._shadow = self._shadow, None
+        if shadow is not None:
+            seen = partial(_stream_seen, self._converse, self._parts, self._stop, self._figures)
+            shadow.primary_done(self._pair, seen)
 
     def close(self) -> None:
         try:
             self._inner.close()
         finally:
             self._end()
-
-    def __del__(self) -> None:
-        self._end()
 
 
 def _stream_seen(converse: bool, parts: list[Any], stop: Any, figures: Any) -> dict[str, Any]:

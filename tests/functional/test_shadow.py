@@ -350,3 +350,26 @@ def test_shadow_arguments_are_checked() -> None:
         bl.Shadow(scorer="judge")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="shadow must be a Shadow"):
         bl.wrap(boto3.client("bedrock-runtime", region_name="us-east-1"), shadow=object())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("reading", ["iter_chunks", "iter_lines", "readlines", "read_in_parts"])
+def test_an_invoke_body_read_any_way_reaches_the_pair(world: World, reading: str) -> None:
+    from ._world import ANTHROPIC_BODY
+
+    shadow = bl.Shadow(rate=1.0)
+    client = governed(world, shadow)
+    body = client.invoke_model(modelId=OLD, body=ANTHROPIC_BODY)["body"]
+    assert body.readable()
+    if reading == "iter_chunks":
+        data = b"".join(body.iter_chunks(chunk_size=7))
+    elif reading == "iter_lines":
+        data = b"".join(body.iter_lines(keepends=True))
+    elif reading == "readlines":
+        data = b"".join(body.readlines())
+    else:
+        data = body.read(5) + body.read()
+    assert json.loads(data)["content"][0]["text"]  # the caller got the whole body
+    shadow.close()
+    [record] = shadow.records()
+    assert record.primary.stop_reason == json.loads(data)["stop_reason"]
+    assert record.primary.output_chars == len(json.loads(data)["content"][0]["text"])
