@@ -60,6 +60,9 @@ __all__ = ["Shadow"]
 
 logger = logging.getLogger("bedrock_lifecycle.shadow")
 
+#: Pairs kept waiting for their primary's answer (a body or stream not read yet) at most.
+_MAX_WAITING = 1024
+
 #: The operation a shadow is sent with: a stream is mirrored by its non-streaming twin.
 TWINS: dict[str, str] = {
     "Converse": "Converse",
@@ -237,7 +240,8 @@ class Shadow:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._in_flight = 0
-        self._open: set[_Pair] = set()
+        self._open: dict[_Pair, None] = {}
+        """Pairs not written yet, oldest first."""
         self._targets: dict[tuple[Governor, str, str, str | None], tuple[int, Rewrite | None]] = {}
         self._closed = False
         self._abandon = False
@@ -319,7 +323,7 @@ class Shadow:
                     return
                 self._in_flight += 1
                 pair = _Pair(governor, operation, region, params, response, target, now)
-                self._open.add(pair)
+                self._open[pair] = None
                 if not self._threads:
                     self._start()
             _watch_primary(pair, self)
@@ -436,11 +440,20 @@ class Shadow:
             self._in_flight -= 1
             if side is None:
                 self._counts["dropped"] += 1
-                self._open.discard(pair)
+                self._open.pop(pair, None)
                 return
+            # Pairs whose primary is never read to the end wait for close(): past a bound, the
+            # oldest are written now with what was seen, so a long run holds no more than that.
+            stale = []
+            if len(self._open) > _MAX_WAITING:
+                for waiting in list(self._open)[: len(self._open) - _MAX_WAITING]:
+                    if waiting.shadow is not None and waiting is not pair:
+                        stale.append(waiting)
         pair.shadow = side
         pair.shadow_response = response or {}
         self._half_done(pair)
+        for waiting in stale:
+            self._write(waiting)
 
     def _half_done(self, pair: _Pair) -> None:
         if next(pair.halves) == 1:  # the second half done: the pair is complete
@@ -460,7 +473,7 @@ class Shadow:
         with self._lock:
             if pair not in self._open:
                 return
-            self._open.discard(pair)
+            del self._open[pair]
         shadow = pair.shadow
         assert shadow is not None
         primary_model = pair.params["modelId"]

@@ -373,3 +373,26 @@ def test_an_invoke_body_read_any_way_reaches_the_pair(world: World, reading: str
     [record] = shadow.records()
     assert record.primary.stop_reason == json.loads(data)["stop_reason"]
     assert record.primary.output_chars == len(json.loads(data)["content"][0]["text"])
+
+
+def test_pairs_never_read_are_written_past_a_bound(
+    local: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bedrock_lifecycle import _shadow
+
+    from ._world import ANTHROPIC_BODY
+
+    monkeypatch.setattr(_shadow, "_MAX_WAITING", 3)  # the bound, small enough to reach here
+    shadow = bl.Shadow(rate=1.0, max_in_flight=1)
+    client = governed(local, shadow)
+    for number in range(8):  # bodies never read: each pair waits for its primary
+        client.invoke_model(modelId=OLD, body=ANTHROPIC_BODY)
+        for _ in range(200):  # one shadow at a time, so none is dropped
+            if shadow.stats()["sent"] == number + 1:
+                break
+            threading.Event().wait(0.01)
+    written_before_close = len(shadow.records())
+    shadow.close()
+    assert shadow.stats()["dropped"] == 0
+    assert written_before_close >= 4  # the oldest were written while the others waited
+    assert len(shadow.records()) == 8
