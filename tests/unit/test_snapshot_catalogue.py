@@ -75,7 +75,7 @@ def _offline_catalog(tmp_path: Path) -> bl.Catalog:
 
 def test_every_entry_names_its_source_and_date(raw: dict[str, Any]) -> None:
     entries = parse_catalogue(raw, origin="catalogue.json")
-    assert len(entries) >= 5
+    assert len(entries) >= 90
     assert raw["kind"] == "bedrock-lifecycle-catalogue"
     for entry in entries:
         assert entry.source in raw["sources"], entry.model_id
@@ -98,6 +98,88 @@ def test_current_models_resolve_active_with_the_catalogue_date(tmp_path: Path) -
         assert entry.source is Source.BUNDLED, model_id
         assert entry.as_of == _utc("2026-09-01"), model_id
     assert catalog.lookup(NOVA_PRO, "eu-west-2").name == "Nova Pro"
+
+
+# Newly listed models, one or more per provider, as callers name them (base id or system profile).
+LISTED = (
+    ("us.anthropic.claude-opus-4-5-20251101-v1:0", "us-east-1"),
+    ("global.anthropic.claude-opus-5", "ap-northeast-1"),
+    ("eu.anthropic.claude-sonnet-4-6", "eu-west-1"),
+    ("us.amazon.nova-2-lite-v1:0", "us-west-2"),
+    ("amazon.titan-embed-text-v2:0", "eu-central-2"),
+    ("cohere.embed-v4:0", "ap-southeast-4"),
+    ("us.deepseek.r1-v1:0", "us-east-2"),
+    ("google.gemma-3-27b-it", "sa-east-1"),
+    ("us.meta.llama4-maverick-17b-instruct-v1:0", "us-west-1"),
+    ("mistral.mistral-large-3-675b-instruct", "ap-south-1"),
+    ("nvidia.nemotron-super-3-120b", "us-gov-west-1"),
+    ("openai.gpt-oss-120b-1:0", "eu-north-1"),
+    ("qwen.qwen3-32b-v1:0", "ap-southeast-3"),
+    ("us.stability.stable-image-inpaint-v1:0", "us-east-1"),
+    ("twelvelabs.pegasus-1-2-v1:0", "mx-central-1"),
+    ("us.writer.palmyra-x5-v1:0", "us-west-2"),
+    ("zai.glm-5", "sa-east-1"),
+)
+COPY_KINDS = (
+    "model card",
+    "per-model summary",
+    "copy",
+    "copies",
+    "saved versions",
+    "ListFoundationModels",
+    "catalogue keyed by model card",
+    "SDK model lists",
+    "routing table",
+    "quote",
+    "review",
+    "code",
+)
+
+
+def test_newly_listed_models_resolve_active_in_their_regions(tmp_path: Path) -> None:
+    catalog = _offline_catalog(tmp_path)
+    for model_id, region in LISTED:
+        entry = catalog.lookup(model_id, region)
+        assert entry.state(NOW) is State.ACTIVE, (model_id, region)
+        assert entry.source is Source.BUNDLED, model_id
+        assert entry.as_of == _utc("2026-09-01"), model_id
+    # Listed in the US only: not claimed Active elsewhere.
+    assert catalog.lookup("us.writer.palmyra-x5-v1:0", "eu-west-1").state(NOW) is State.UNKNOWN
+
+
+def test_the_catalogue_covers_every_provider_and_no_retired_model(raw: dict[str, Any]) -> None:
+    entries = parse_catalogue(raw, origin="catalogue.json")
+    providers = {entry.provider for entry in entries}
+    assert {
+        "Amazon",
+        "Anthropic",
+        "Cohere",
+        "DeepSeek",
+        "Google",
+        "Meta",
+        "Mistral AI",
+        "NVIDIA",
+        "OpenAI",
+        "Qwen",
+        "Stability AI",
+        "TwelveLabs",
+        "Writer",
+    } <= providers
+    # A model in AWS's lifecycle tables (Legacy or past end of life) is left to those rows.
+    dated = {row.model_id for row in load_snapshot().rows}
+    assert not dated & {entry.model_id for entry in entries}
+    for entry in entries:
+        if entry.inference == "profile_only":
+            assert not entry.on_demand_regions, entry.model_id
+        assert set(entry.profiles) <= {"au", "eu", "global", "jp", "us", "us-gov", "apac"}
+
+
+def test_every_source_names_at_least_two_kinds_of_public_copy(raw: dict[str, Any]) -> None:
+    for key, description in raw["sources"].items():
+        kinds = {kind for kind in COPY_KINDS if kind in description}
+        assert len(kinds) >= 2, (key, description)
+    used = {model["source"] for model in raw["models"]}
+    assert used == set(raw["sources"])
 
 
 def test_an_id_in_no_data_stays_unknown(tmp_path: Path) -> None:
