@@ -44,14 +44,18 @@ PROVIDER_NAMES: dict[str, str] = {
     "anthropic": "Anthropic",
     "cohere": "Cohere",
     "deepseek": "DeepSeek",
+    "google": "Google",
     "luma": "Luma AI",
     "meta": "Meta",
+    "minimax": "MiniMax",
     "mistral": "Mistral AI",
+    "nvidia": "NVIDIA",
     "openai": "OpenAI",
     "qwen": "Qwen",
     "stability": "Stability AI",
     "twelvelabs": "TwelveLabs",
     "writer": "Writer",
+    "zai": "Z.AI",
 }
 """Display names of model providers, by the provider part of a base id."""
 
@@ -65,6 +69,11 @@ _SEGMENT = r"[a-z0-9-]+"
 _BASE_RE = re.compile(rf"{_SEGMENT}\.{_SEGMENT}(?::{_SEGMENT})*")
 # <geo>.<provider>.<name>[:...]: the geo is read first, the rest must be a base id.
 _PROFILE_RE = re.compile(rf"(?P<geo>{_SEGMENT})\.(?P<base>{_SEGMENT}\.{_SEGMENT}(?::{_SEGMENT})*)")
+# <provider>.<name with dots>[:...] for a known provider ("openai.gpt-5.4-v1:0"): a base id, not a
+# profile of geo "openai" (a provider is never a geo prefix).
+_DOTTED_BASE_RE = re.compile(
+    rf"(?P<provider>{_SEGMENT})\.{_SEGMENT}(?:\.{_SEGMENT})+(?::{_SEGMENT})*"
+)
 # Four or more dot-separated names before any ':': still a profile, but the base is not readable.
 _LONG_PROFILE_RE = re.compile(rf"(?P<geo>{_SEGMENT})(?:\.{_SEGMENT}){{3,}}(?::{_SEGMENT})*")
 _ARN_RE = re.compile(
@@ -225,13 +234,19 @@ def _foundation_arn(partition: str, region: str, account: str, base_id: str) -> 
 def _parse(value: str) -> ModelRef:
     if value.startswith("arn:"):
         return _parse_arn(value)
-    if _BASE_RE.fullmatch(value):
+    if _BASE_RE.fullmatch(value) or _dotted_base(value):
         return ModelRef(raw=value, form=IdForm.BASE, base_id=value)
     profile = _profile_parts(value)
     if profile is not None:
         geo, base = profile
         return ModelRef(raw=value, form=IdForm.PROFILE, base_id=base, geo=geo)
     return ModelRef(raw=value, form=IdForm.UNKNOWN, base_id=None)
+
+
+def _dotted_base(value: str) -> bool:
+    """Whether ``value`` is a known provider's base id whose model name holds dots."""
+    match = _DOTTED_BASE_RE.fullmatch(value)
+    return match is not None and match["provider"] in PROVIDER_NAMES
 
 
 def _profile_parts(value: str) -> tuple[str, str | None] | None:
@@ -241,7 +256,9 @@ def _profile_parts(value: str) -> tuple[str, str | None] | None:
         return match["geo"], match["base"]
     match = _LONG_PROFILE_RE.fullmatch(value)
     if match is not None:
-        return match["geo"], None
+        geo = match["geo"]
+        rest = value[len(geo) + 1 :]
+        return geo, rest if _dotted_base(rest) else None
     return None
 
 

@@ -435,3 +435,21 @@ def test_control_plane_forms_render_on_demand_in_their_region(
     rendered = parse_model_id(render_successor(ref, successor))
     assert rendered.form is IdForm.FOUNDATION_MODEL_ARN
     assert (rendered.partition, rendered.region, rendered.base_id) == (partition, region, successor)
+
+
+@pytest.mark.parametrize(
+    ("value", "form", "base", "geo"),
+    [
+        ("openai.gpt-5.4-v1:0", IdForm.BASE, "openai.gpt-5.4-v1:0", None),
+        ("deepseek.v3.2-v1:0", IdForm.BASE, "deepseek.v3.2-v1:0", None),
+        ("us.openai.gpt-5.4-v1:0", IdForm.PROFILE, "openai.gpt-5.4-v1:0", "us"),
+        ("global.minimax.minimax-m2.1", IdForm.PROFILE, "minimax.minimax-m2.1", "global"),
+        # Not a known provider: still read as a profile whose base cannot be read.
+        ("zz.example.model.v2", IdForm.PROFILE, None, "zz"),
+    ],
+)
+def test_a_known_providers_model_name_may_hold_dots(
+    value: str, form: IdForm, base: str | None, geo: str | None
+) -> None:
+    ref = parse_model_id(value)
+    assert (ref.form, ref.base_id, ref.geo) == (form, base, geo)
