@@ -2,8 +2,8 @@
 
 Swap ``boto3.client("bedrock-runtime")`` for :func:`client` (or :func:`wrap` an existing one):
 Legacy models warn in time, end-of-life models fall back to a successor, and calls in public
-extended access are costed in a ledger. :func:`install` does the same for every client a boto3
-session creates.
+extended access are costed in a ledger. :func:`install` does the same for every
+``bedrock-runtime`` client the process creates afterwards (or one session creates).
 """
 
 from __future__ import annotations

@@ -99,6 +99,18 @@ def make_catalog(fake: FakeBedrock) -> Iterator[CatalogFactory]:
 
 
 @pytest.fixture
+def install_everywhere() -> Iterator[Callable[..., bl.Governor]]:
+    """``bl.install(...)`` without a session (every client the process creates is governed),
+    uninstalled after the test even when it fails, so no later test inherits it."""
+
+    def install(**options: Any) -> bl.Governor:
+        return bl.install(**options)
+
+    yield install
+    bl.uninstall()
+
+
+@pytest.fixture
 def policy() -> bl.Policy:
     """Sonnet 3.5 v1 goes to Sonnet 4 once past end of life."""
     return bl.Policy(successors={EOL_MODEL: SUCCESSOR})

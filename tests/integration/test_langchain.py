@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import operator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -294,17 +295,17 @@ def default_session_on_fake(
 
 @pytest.mark.usefixtures("default_session_on_fake")
 def test_install_governs_the_client_langchain_builds(
-    fake: FakeBedrock, make_catalog: CatalogFactory, policy: bl.Policy
+    fake: FakeBedrock,
+    make_catalog: CatalogFactory,
+    policy: bl.Policy,
+    install_everywhere: Callable[..., bl.Governor],
 ) -> None:
     ledger = bl.MemoryLedger()
-    bl.install(policy=policy, catalog=make_catalog(), ledger=ledger)
-    try:
-        chat = ChatBedrockConverse(model=EOL_PROFILE, region_name="us-east-1")
-        assert not isinstance(chat.client, bl.LifecycleClient)
-        with pytest.warns(bl.FallbackWarning, match=PROACTIVE_WARNING):
-            message = chat.invoke("hi")
-    finally:
-        bl.uninstall()
+    install_everywhere(policy=policy, catalog=make_catalog(), ledger=ledger)
+    chat = ChatBedrockConverse(model=EOL_PROFILE, region_name="us-east-1")
+    assert not isinstance(chat.client, bl.LifecycleClient)
+    with pytest.warns(bl.FallbackWarning, match=PROACTIVE_WARNING):
+        message = chat.invoke("hi")
 
     assert text_of(message.content) == SUCCESSOR_REPLY
     assert runtime_calls(fake) == [("Converse", SUCCESSOR_PROFILE, 200)]
@@ -313,19 +314,21 @@ def test_install_governs_the_client_langchain_builds(
 
 @pytest.mark.usefixtures("default_session_on_fake")
 def test_install_alone_cannot_retry_a_call_bedrock_refused(
-    fake: FakeBedrock, make_catalog: CatalogFactory, policy: bl.Policy
+    fake: FakeBedrock,
+    make_catalog: CatalogFactory,
+    policy: bl.Policy,
+    install_everywhere: Callable[..., bl.Governor],
 ) -> None:
-    bl.install(policy=policy, catalog=make_catalog(informed=False), ledger=bl.MemoryLedger())
-    try:
-        chat = ChatBedrockConverse(model=EOL_PROFILE, region_name="us-east-1")
-        with pytest.raises(ClientError) as caught:
-            chat.invoke("hi")
-        assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
-        # The hooks noted the lifecycle error: the next call goes to the successor.
-        with pytest.warns(bl.FallbackWarning):
-            message = chat.invoke("hi")
-    finally:
-        bl.uninstall()
+    install_everywhere(
+        policy=policy, catalog=make_catalog(informed=False), ledger=bl.MemoryLedger()
+    )
+    chat = ChatBedrockConverse(model=EOL_PROFILE, region_name="us-east-1")
+    with pytest.raises(ClientError) as caught:
+        chat.invoke("hi")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    # The hooks noted the lifecycle error: the next call goes to the successor.
+    with pytest.warns(bl.FallbackWarning):
+        message = chat.invoke("hi")
 
     assert text_of(message.content) == SUCCESSOR_REPLY
     assert runtime_calls(fake) == [
@@ -335,28 +338,38 @@ def test_install_alone_cannot_retry_a_call_bedrock_refused(
 
 
 @pytest.mark.usefixtures("default_session_on_fake")
-def test_install_does_not_reach_langchain_given_keys_in_the_environment(
+@pytest.mark.parametrize("keys", ["arguments", "environment"])
+def test_install_governs_langchain_given_keys(
     fake: FakeBedrock,
     make_catalog: CatalogFactory,
     policy: bl.Policy,
+    install_everywhere: Callable[..., bl.Governor],
     monkeypatch: pytest.MonkeyPatch,
+    keys: str,
 ) -> None:
-    # ChatBedrockConverse reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY itself and then builds
-    # a boto3.Session of its own, which install() on the default session does not govern. The
-    # documented way out is client=bl.wrap(...) (or install() on a session LangChain is given).
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_KEY)
+    # Given keys (as arguments, or read by LangChain itself from AWS_ACCESS_KEY_ID /
+    # AWS_SECRET_ACCESS_KEY), ChatBedrockConverse builds a boto3.Session of its own: install()
+    # without a session reaches its client all the same.
+    options: dict[str, Any] = {}
+    if keys == "arguments":
+        options.update(aws_access_key_id=DUMMY_ACCESS_KEY, aws_secret_access_key=DUMMY_SECRET_KEY)
+    else:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_KEY)
     ledger = bl.MemoryLedger()
-    bl.install(policy=policy, catalog=make_catalog(), ledger=ledger)
-    try:
-        chat = ChatBedrockConverse(model=EOL_PROFILE, region_name="us-east-1")
-        with pytest.raises(ClientError):
-            chat.invoke("hi")
-    finally:
-        bl.uninstall()
+    install_everywhere(policy=policy, catalog=make_catalog(), ledger=ledger)
+    chat = ChatBedrockConverse(model=EOL_PROFILE, region_name="us-east-1", **options)
+    assert boto3.DEFAULT_SESSION is None  # the client is not one of the default session's
+    assert not isinstance(chat.client, bl.LifecycleClient)
 
-    assert runtime_calls(fake) == [("Converse", EOL_PROFILE, 404)]
-    assert len(ledger) == 0
+    with pytest.warns(bl.FallbackWarning, match=PROACTIVE_WARNING):
+        message = chat.invoke("hi")
+
+    assert text_of(message.content) == SUCCESSOR_REPLY
+    decided = message.response_metadata["ResponseMetadata"]["BedrockLifecycle"]
+    assert decided["invokedModelId"] == SUCCESSOR_PROFILE
+    assert runtime_calls(fake) == [("Converse", SUCCESSOR_PROFILE, 200)]
+    check_record(ledger, "Converse")
 
 
 @pytest.mark.slow

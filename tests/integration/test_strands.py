@@ -1,16 +1,17 @@
 """Strands Agents' ``BedrockModel``, unchanged, with its client swapped for a governed one.
 
 ``BedrockModel`` builds its own ``bedrock-runtime`` client (here pointed at the fake Bedrock over
-loopback HTTP by ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``) and keeps it in ``model.client``; the
-tests replace it with ``bl.wrap(model.client, ...)``. Strands calls the client from a worker
-thread (``asyncio.to_thread``) and ``Agent.__call__`` runs its own event loop in another thread,
-so these tests also show that warnings, fallback and usage recording work across those threads.
+loopback HTTP by ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``) and keeps it in ``model.client``; most
+tests replace it with ``bl.wrap(model.client, ...)``, the ``install`` ones leave it as built.
+Strands calls the client from a worker thread (``asyncio.to_thread``) and ``Agent.__call__`` runs
+its own event loop in another thread, so these tests also show that warnings, fallback and usage
+recording work across those threads.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -184,8 +185,8 @@ def test_a_refusal_reaches_the_agent_caller(
 def test_install_governs_the_client_strands_builds_from_a_given_session(
     fake: FakeBedrock, make_catalog: CatalogFactory, policy: bl.Policy
 ) -> None:
-    # BedrockModel builds its client from boto_session (default: a new boto3.Session(), which
-    # install() on the default session does not reach), so install() goes on the session given.
+    # The per-session form: BedrockModel builds its client from the boto_session it is given,
+    # and only that session's clients are governed.
     session = boto3.Session(region_name="us-east-1")
     ledger = bl.MemoryLedger()
     bl.install(session, policy=policy, catalog=make_catalog(), ledger=ledger)
@@ -201,6 +202,30 @@ def test_install_governs_the_client_strands_builds_from_a_given_session(
     assert str(result).strip() == SUCCESSOR_REPLY
     assert runtime_calls(fake) == [("ConverseStream", SUCCESSOR_PROFILE, 200)]
     check_record(ledger, "ConverseStream")
+
+
+def test_install_governs_the_client_a_default_bedrock_model_builds(
+    fake: FakeBedrock,
+    make_catalog: CatalogFactory,
+    policy: bl.Policy,
+    install_everywhere: Callable[..., bl.Governor],
+) -> None:
+    # No boto_session: BedrockModel makes a boto3.Session() of its own, which install()
+    # without a session reaches.
+    ledger = bl.MemoryLedger()
+    governor = install_everywhere(policy=policy, catalog=make_catalog(), ledger=ledger)
+    model = BedrockModel(model_id=EOL_PROFILE)
+    assert not isinstance(model.client, bl.LifecycleClient)
+    assert model.client.meta.endpoint_url == fake.endpoint_url
+    agent = Agent(model=model, callback_handler=None)
+
+    with pytest.warns(bl.FallbackWarning, match=PROACTIVE_WARNING):
+        result = agent("hi")
+
+    assert str(result).strip() == SUCCESSOR_REPLY
+    assert runtime_calls(fake) == [("ConverseStream", SUCCESSOR_PROFILE, 200)]
+    check_record(ledger, "ConverseStream")
+    assert bl.installed_governor(boto3.Session()) is governor
 
 
 @pytest.mark.slow
