@@ -815,20 +815,17 @@ def parse_card(path: Path) -> Card:
     )
 
 
-_CARD_FACTS = (
-    "name",
-    "provider",
-    "regions",
-    "inference",
-    "on_demand_regions",
-    "profiles",
-    "streams",
-    "launched_at",
-    "eol_not_before",
-    "legacy_period_days",
-    "status",
-    "eol_at",
-)
+# A card gives every fact of a catalogue entry but these (the loader's own fields).
+_NOT_FROM_CARDS = frozenset({"model_id", "legacy_at", "source", "as_of"})
+
+
+def _card_facts() -> tuple[str, ...]:
+    """The catalogue entry's fields a model card gives, in the entry's order."""
+    from dataclasses import fields
+
+    from bedrock_lifecycle._bundled import CatalogueEntry
+
+    return tuple(f.name for f in fields(CatalogueEntry) if f.name not in _NOT_FROM_CARDS)
 
 
 def merge_cards(
@@ -850,7 +847,7 @@ def merge_cards(
                 report.append(f"{model_id}: left out, {len(copies)} copy of its card")
             continue
         entry: dict[str, Any] = {"model_id": model_id}
-        for fact in _CARD_FACTS:
+        for fact in _card_facts():
             values = [getattr(card, fact) for card in copies]
             given = [value for value in values if value not in (None, ())]
             distinct = {json.dumps(_iso_any(value)) for value in given}
