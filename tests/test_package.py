@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import pathlib
+import re
+import sys
 
 import bedrock_lifecycle as bl
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
 SRC = pathlib.Path(bl.__file__).parent
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+#: MD5 of https://www.apache.org/licenses/LICENSE-2.0.txt, the checksum licence scanners match.
+APACHE_2_0_MD5 = "3b83ef96387f14655fc854ddc3c6bd57"
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -62,6 +73,27 @@ def test_public_contract_names_exist() -> None:
 
 def test_py_typed_is_shipped() -> None:
     assert (SRC / "py.typed").exists()
+
+
+def _pyproject() -> dict[str, object]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+
+
+def test_the_licence_is_the_unmodified_apache_2_0_text_and_ships() -> None:
+    text = (ROOT / "LICENSE").read_bytes()
+    assert hashlib.md5(text, usedforsecurity=False).hexdigest() == APACHE_2_0_MD5
+    assert b"END OF TERMS AND CONDITIONS" in text
+    project = _pyproject()["project"]
+    assert isinstance(project, dict)
+    assert (project["license"], project["license-files"]) == ("Apache-2.0", ["LICENSE"])
+
+
+def test_core_dependencies_are_four_and_never_pinned_exactly() -> None:
+    project = _pyproject()["project"]
+    assert isinstance(project, dict)
+    names = [re.split(r"[<>=!~;\[ ]", spec, maxsplit=1)[0] for spec in project["dependencies"]]
+    assert names == ["boto3", "botocore", "tenacity", "cachetools"]
+    assert not [spec for spec in project["dependencies"] if "==" in spec or "<" in spec]
 
 
 def test_the_library_never_imports_the_test_kit() -> None:

@@ -82,7 +82,11 @@ Offline by default (bundled data, the cache file and --overrides): CI needs no A
 _TIMELINE_EPILOG = """\
 examples:
   bedrock-lifecycle timeline                       the next 180 days for the models in use
+  bedrock-lifecycle timeline --all -r eu-central-2 every known model's transitions there
   bedrock-lifecycle timeline --days 365 -r us-east-1 -r ap-northeast-1 MODEL
+
+With no MODEL: the models in --ledger when given, else those the cache file has seen called;
+when none is known, every model known in the region(s), as with --all.
 """
 
 _COSTS_EPILOG = """\
@@ -305,6 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--days", type=_days, default=180, metavar="N", help="look ahead N days (default 180)"
     )
     timeline.add_argument("--ledger", metavar="PATH", help="find models in use in this ledger")
+    timeline.add_argument(
+        "--all",
+        action="store_true",
+        help="every model known in the region(s), not only those in use (no MODEL, no --ledger)",
+    )
     timeline.add_argument("--policy", metavar="FILE", help="policy file with configured successors")
     timeline.add_argument("--json", action="store_true", help="print JSON")
     add_catalog_options(timeline)

@@ -76,9 +76,34 @@ def _first_live(
     return None, tuple(dead)
 
 
-def _targets(args: argparse.Namespace, catalog: bl.Catalog, out: Output) -> list[InUse] | None:
-    """What to report on: the models named, else those in use; ``None`` when nothing is known."""
+def _every_model(catalog: bl.Catalog, regions: list[str]) -> list[InUse]:
+    """Every model the catalog knows in each region: bundled tables, cache file, overrides and,
+    when online, the control plane's list (fetched once per region, as any lookup would)."""
+    targets: list[InUse] = []
+    for region in regions:
+        known = catalog.entries(region)
+        if known and not catalog.offline:
+            # A lookup fetches the region's model list when it is not cached (waiting at most
+            # the usual time); the list may name models no other source has.
+            catalog.lookup(known[0].model_id, region)
+            known = catalog.entries(region)
+        targets.extend(InUse(entry.model_id, region, None) for entry in known)
+    return targets
+
+
+def _targets(
+    args: argparse.Namespace, catalog: bl.Catalog, out: Output, *, every_by_default: bool = False
+) -> list[InUse] | None:
+    """What to report on: the models named, else those in use; ``None`` when nothing is known.
+
+    ``every_by_default`` (``timeline``): every model known in the regions when ``--all`` is
+    given, and when no model is named, no ``--ledger`` given and none is known to be in use.
+    """
     regions = regions_from(args)
+    if getattr(args, "all", False):
+        if args.models or args.ledger:
+            raise ValueError("--all reports every known model: name no MODEL and no --ledger")
+        return _every_model(catalog, regions)
     if args.models:
         return [
             InUse(model_id, region, None)
@@ -86,6 +111,12 @@ def _targets(args: argparse.Namespace, catalog: bl.Catalog, out: Output) -> list
             for region in regions
         ]
     found, origin = models_in_use(catalog, args.ledger, args.region)
+    if not found and every_by_default and not args.ledger:
+        out.note(
+            f"no models in use are known on this machine ({origin} has none): showing every "
+            f"model known in {', '.join(regions)}. Name models or pass --ledger PATH to narrow."
+        )
+        return _every_model(catalog, regions)
     if not found:
         out.note(_NOTHING_KNOWN.format(origin=origin))
         return None
@@ -168,10 +199,12 @@ def _source_cell(entry: bl.ModelLifecycle) -> str:
     return f"{entry.source.value} {when}" if when else entry.source.value
 
 
-def _load(args: argparse.Namespace, out: Output) -> tuple[bl.Catalog, list[_Row]] | None:
+def _load(
+    args: argparse.Namespace, out: Output, *, every_by_default: bool = False
+) -> tuple[bl.Catalog, list[_Row]] | None:
     """The catalog and the rows to show; ``None`` (after saying so) when there is nothing."""
     catalog = build_catalog(args)
-    targets = _targets(args, catalog, out)
+    targets = _targets(args, catalog, out, every_by_default=every_by_default)
     if targets is None:
         if args.json:
             out.json([])
@@ -236,7 +269,7 @@ def run_status(args: argparse.Namespace, out: Output) -> int:
 def run_timeline(args: argparse.Namespace, out: Output) -> int:
     if args.days < 0:
         raise ValueError("--days must not be negative")
-    loaded = _load(args, out)
+    loaded = _load(args, out, every_by_default=True)
     if loaded is None:
         return 0
     catalog, rows = loaded
