@@ -551,7 +551,11 @@ class Catalog:
             delay = _failure_backoff(failures)
             self._next_attempt[region] = self.timestamp() + delay
         if failures == 1:
-            logger.warning(
+            # A local mock (moto, LocalStack) answers NotImplementedError for the control plane:
+            # there the bundled data is the expected answer, not a fault to warn about.
+            level = logging.INFO if description == _NOT_IMPLEMENTED else logging.WARNING
+            logger.log(
+                level,
                 "bedrock_lifecycle.refresh_failed: %s; using cached or bundled lifecycle data "
                 "for %s and retrying in the background",
                 description,
@@ -855,6 +859,10 @@ def _failure_backoff(failures: int) -> float:
     state = RetryCallState(Retrying(), None, (), {})
     state.attempt_number = failures
     return float(wait_exponential_jitter(multiplier=30, max=1800, jitter=15)(state))
+
+
+_NOT_IMPLEMENTED = "NotImplementedError"
+"""The error code moto and LocalStack answer for an API they do not implement."""
 
 
 def _describe(exc: BaseException) -> str:
