@@ -551,11 +551,8 @@ class Catalog:
             delay = _failure_backoff(failures)
             self._next_attempt[region] = self.timestamp() + delay
         if failures == 1:
-            # A local mock (moto, LocalStack) answers NotImplementedError for the control plane:
-            # there the bundled data is the expected answer, not a fault to warn about.
-            level = logging.INFO if description == _NOT_IMPLEMENTED else logging.WARNING
             logger.log(
-                level,
+                _first_failure_level(description),
                 "bedrock_lifecycle.refresh_failed: %s; using cached or bundled lifecycle data "
                 "for %s and retrying in the background",
                 description,
@@ -647,7 +644,7 @@ class Catalog:
             with self._lock:
                 first = self._resolutions.note_failure(raw)
             logger.log(
-                logging.WARNING if first else logging.DEBUG,
+                _first_failure_level(_describe(exc)) if first else logging.DEBUG,
                 "bedrock_lifecycle.resolve_failed: could not find the base model of a %s (%s)",
                 ref.form.value,
                 _describe(exc),
@@ -863,6 +860,13 @@ def _failure_backoff(failures: int) -> float:
 
 _NOT_IMPLEMENTED = "NotImplementedError"
 """The error code moto and LocalStack answer for an API they do not implement."""
+
+
+def _first_failure_level(description: str) -> int:
+    """How loud the first failure of a control-plane call is: a WARNING, except against a local
+    mock (moto, LocalStack) that does not implement the control plane, where the bundled data is
+    the expected answer and an INFO line says so."""
+    return logging.INFO if description == _NOT_IMPLEMENTED else logging.WARNING
 
 
 def _describe(exc: BaseException) -> str:

@@ -193,3 +193,20 @@ def test_the_default_catalog_is_quiet_under_moto(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["{} ACTIVE", "{} ACTIVE", "[null, null]", "bundled"]
     assert done.stderr == ""
+
+
+def test_an_application_profile_arn_is_unknown_quietly(
+    mocked: None, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bedrock_lifecycle")
+    catalog = catalog_at(tmp_path, ACTIVE_AT)
+    arn = f"arn:aws:bedrock:{REGION}:123456789012:application-inference-profile/abc123"
+    try:
+        entry = catalog.lookup(arn, REGION)
+    finally:
+        catalog.close()
+    assert entry.state(ACTIVE_AT) is bl.State.UNKNOWN
+    said = [r.getMessage() for r in caplog.records if "resolve_failed" in r.getMessage()]
+    assert said
+    assert "NotImplementedError" in said[0]
+    assert loud_records(caplog) == []
