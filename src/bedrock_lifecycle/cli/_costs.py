@@ -8,6 +8,7 @@ own; their spend is never in the usage totals, nor in the forecast's rate.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,14 +71,23 @@ def _row_json(row: bl.SummaryRow) -> dict[str, Any]:
     return data
 
 
-def _usage_table(
+def _keyed(
     by: list[str], rows: list[bl.SummaryRow], overall: bl.SummaryRow
-) -> list[list[str]]:
-    table = []
+) -> Iterator[tuple[list[str], bl.SummaryRow]]:
+    """Each row of a table grouped ``by`` with its key cells, then the TOTAL row (the overall
+    row alone when nothing is grouped)."""
     for row in [*rows, overall] if by else [overall]:
         keys = [str(getattr(row, key) or "-") for key in by]
         if row is overall and by:
             keys = ["TOTAL"] + [""] * (len(by) - 1)
+        yield keys, row
+
+
+def _usage_table(
+    by: list[str], rows: list[bl.SummaryRow], overall: bl.SummaryRow
+) -> list[list[str]]:
+    table = []
+    for keys, row in _keyed(by, rows, overall):
         table.append(
             [
                 *keys,
@@ -121,10 +131,7 @@ def _shadow_section(
         "FAILED",
     ]
     table = []
-    for row in [*rows, overall] if by else [overall]:
-        keys = [str(getattr(row, key) or "-") for key in by]
-        if row is overall and by:
-            keys = ["TOTAL"] + [""] * (len(by) - 1)
+    for keys, row in _keyed(by, rows, overall):
         table.append(
             [
                 *keys,
