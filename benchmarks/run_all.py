@@ -58,6 +58,12 @@ BENCHES = (
         "Catalog start-up and warm lookups",
         quick=("--number", "2000"),
     ),
+    Bench(
+        "fleet",
+        "bench_fleet.py",
+        "A fleet on a shared snapshot over a simulated day",
+        quick=("--processes", "10", "--hours", "12"),
+    ),
     Bench("ledger", "bench_ledger.py", "Ledger sinks", quick=("5000",), judged=False),
     Bench(
         "shadow",

@@ -32,7 +32,16 @@ from ._clock import as_utc
 from ._errors import LifecycleDataWarning
 from ._lifecycle import ModelLifecycle, Source
 
-__all__ = ["CacheData", "RegionData", "default_cache_path", "read_cache", "write_cache"]
+__all__ = [
+    "CacheData",
+    "RegionData",
+    "decode_regions",
+    "default_cache_path",
+    "encode_regions",
+    "read_cache",
+    "write_cache",
+    "write_private",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +126,9 @@ def _entry_to_json(entry: ModelLifecycle) -> dict[str, Any]:
     }
 
 
-def _entry_from_json(model_id: str, region: str, raw: Any, fetched_at: datetime) -> ModelLifecycle:
+def _entry_from_json(
+    model_id: str, region: str, raw: Any, fetched_at: datetime, source: Source
+) -> ModelLifecycle:
     if not isinstance(raw, dict):
         raise ValueError(f"model {model_id!r} is not an object")
     recommended = raw.get("recommended") or []
@@ -133,7 +144,7 @@ def _entry_from_json(model_id: str, region: str, raw: Any, fetched_at: datetime)
         extended_access_at=_parse_time(raw.get("extended_access_at")),
         eol_at=_parse_time(raw.get("eol_at")),
         recommended=tuple(recommended),
-        source=Source.CACHE,
+        source=source,
         status=status,
         name=raw.get("name") if isinstance(raw.get("name"), str) else None,
         provider=raw.get("provider") if isinstance(raw.get("provider"), str) else None,
@@ -148,28 +159,56 @@ def _split_key(key: str) -> tuple[str, str]:
     return model_id, region
 
 
-def _decode(data: Any) -> CacheData:
-    if not isinstance(data, dict) or data.get("kind") != CACHE_KIND:
-        raise ValueError("not a bedrock-lifecycle cache file")
-    if data.get("format") != CACHE_FORMAT:
-        raise ValueError(f"unsupported cache format {data.get('format')!r}")
-    out = CacheData()
-    for region, raw in (data.get("regions") or {}).items():
+def encode_regions(regions: dict[str, RegionData]) -> dict[str, Any]:
+    """Per-region lifecycle data as JSON-ready dicts (the cache file's and the fleet
+    snapshot's ``regions`` object): fetch time, endpoint and, per model, dates, status,
+    recommended replacements, name and provider. Nothing else."""
+    return {
+        region: {
+            "endpoint": data.endpoint,
+            "fetched_at": _iso(data.fetched_at),
+            "models": {mid: _entry_to_json(entry) for mid, entry in data.models.items()},
+        }
+        for region, data in regions.items()
+    }
+
+
+def decode_regions(raw_regions: Any, source: Source) -> dict[str, RegionData]:
+    """The inverse of :func:`encode_regions`; entries are tagged ``source``.
+
+    Raises ``ValueError`` (or ``TypeError`` / ``AttributeError``) naming the first malformed part.
+    """
+    if not isinstance(raw_regions, dict):
+        raise ValueError("regions is not an object")
+    out: dict[str, RegionData] = {}
+    for region, raw in raw_regions.items():
         if not isinstance(raw, dict):
             raise ValueError(f"region {region!r} is not an object")
         fetched_at = _parse_time(raw.get("fetched_at"))
         if fetched_at is None:
             raise ValueError(f"region {region!r} has no fetched_at")
+        raw_models = raw.get("models") or {}
+        if not isinstance(raw_models, dict):
+            raise ValueError(f"region {region!r}: models is not an object")
         models = {
-            model_id: _entry_from_json(model_id, region, entry, fetched_at)
-            for model_id, entry in (raw.get("models") or {}).items()
+            model_id: _entry_from_json(model_id, region, entry, fetched_at, source)
+            for model_id, entry in raw_models.items()
         }
         endpoint = raw.get("endpoint")
-        out.regions[region] = RegionData(
+        out[region] = RegionData(
             fetched_at=fetched_at,
             models=models,
             endpoint=endpoint if isinstance(endpoint, str) else None,
         )
+    return out
+
+
+def _decode(data: Any) -> CacheData:
+    if not isinstance(data, dict) or data.get("kind") != CACHE_KIND:
+        raise ValueError("not a bedrock-lifecycle cache file")
+    if data.get("format") != CACHE_FORMAT:
+        raise ValueError(f"unsupported cache format {data.get('format')!r}")
+    out = CacheData(regions=decode_regions(data.get("regions") or {}, Source.CACHE))
     for key, raw in (data.get("observed") or {}).items():
         if not isinstance(raw, dict) or raw.get("kind") not in ("eol", "idle"):
             raise ValueError(f"observed entry {key!r} is malformed")
@@ -192,14 +231,7 @@ def _encode(cache: CacheData, written_at: datetime) -> dict[str, Any]:
         "format": CACHE_FORMAT,
         "kind": CACHE_KIND,
         "written_at": _iso(written_at),
-        "regions": {
-            region: {
-                "endpoint": data.endpoint,
-                "fetched_at": _iso(data.fetched_at),
-                "models": {mid: _entry_to_json(entry) for mid, entry in data.models.items()},
-            }
-            for region, data in cache.regions.items()
-        },
+        "regions": encode_regions(cache.regions),
         "observed": {
             f"{model_id}|{region}": {"kind": kind, "at": _iso(at)}
             for (model_id, region), (kind, at) in cache.observed.items()
@@ -242,18 +274,26 @@ def _complain(path: Path, reason: str, warn: bool) -> None:
 
 
 def write_cache(path: Path, cache: CacheData, written_at: datetime) -> None:
+    """Write the cache file atomically and owner-only (see :func:`write_private`).
+
+    Raises ``OSError`` on failure; the old file is left intact.
+    """
+    payload = json.dumps(_encode(cache, written_at), separators=(",", ":"), sort_keys=True)
+    write_private(path, payload.encode("utf-8"))
+
+
+def write_private(path: Path, body: bytes) -> None:
     """Write atomically: an owner-only temp file in the same folder, fsync, then rename.
 
     The folder (and any missing parent) is created owner-only. Raises ``OSError`` on failure; the
     old file is left intact.
     """
     _make_private_dirs(path.parent)
-    payload = json.dumps(_encode(cache, written_at), separators=(",", ":"), sort_keys=True)
     # mkstemp creates the file with mode 0600 and O_EXCL.
     fd, tmp = tempfile.mkstemp(prefix=".lifecycle-", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(payload)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(body)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

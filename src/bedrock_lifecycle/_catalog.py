@@ -4,13 +4,19 @@ Sources, highest precedence first:
 
 1. user overrides (a mapping, or a JSON / TOML file);
 2. lifecycle errors Bedrock answered with (observed, persisted);
-3. the live control plane (``ListFoundationModels`` once per region, ``GetFoundationModel`` for
-   Legacy models listed without dates), held for ``ttl`` and kept as a last-good copy;
-4. the persisted cache file (what an earlier process fetched);
+3. control-plane data, one copy per region, the newest by fetch time of: the fleet's shared
+   snapshot (``source=``, read with a conditional GET once per ``ttl``, see ``_fleet_snapshot``)
+   and the process's own ``ListFoundationModels`` answer (once per region, ``GetFoundationModel``
+   for Legacy models listed without dates), each held for ``ttl`` and kept as a last-good copy;
+4. the persisted cache file (what an earlier process fetched; it fills the own copy's place);
 5. the snapshot of AWS's published tables bundled with the package.
 
 A higher source wins field by field: dates it does not give are filled from lower ones, except
 that a live ``ACTIVE`` status is never turned Legacy by older data.
+
+With a shared source, a region's refresh reads the snapshot first and calls the control plane
+only when the snapshot cannot be read (and no last good copy is younger than
+``source_max_age``), lacks the region, or holds data for it older than ``source_max_age``.
 
 Refreshes run on a background thread, one per region at a time (single flight). A caller with
 any data at all is answered at once from it (stale-while-revalidate); a caller with none waits at
@@ -45,9 +51,14 @@ from ._lifecycle import ModelLifecycle, Source
 from ._observations import Observations
 from ._overrides import Overrides, load_overrides
 from ._resolutions import Resolutions
+from ._shared_regions import DEFAULT_SOURCE_MAX_AGE, SharedRegions
+from ._shared_regions import SOURCE_ENV as SOURCE_ENV
+from ._shared_regions import SOURCE_MAX_AGE_ENV as SOURCE_MAX_AGE_ENV
+from ._shared_source import SourceStats
 from ._single_flight import SingleFlight
 
 __all__ = [
+    "DEFAULT_SOURCE_MAX_AGE",
     "DEFAULT_TTL",
     "Catalog",
     "ModelChange",
@@ -157,6 +168,12 @@ class Catalog:
     pointed at the same custom endpoint as ``control_client`` if it has one. ``cache_path``
     defaults to the user cache directory (see :func:`default_cache_path`); ``persist=False`` keeps
     everything in memory.
+
+    ``source`` is a fleet's shared snapshot (``s3://bucket/key`` or a path; default
+    ``$BEDROCK_LIFECYCLE_SOURCE``; ``False`` turns it off): read before the control plane, once
+    per ``ttl``, with the S3 client of ``session`` (else boto3's default configuration). The
+    control plane is asked only when the snapshot cannot be read or its data for the region is
+    older than ``source_max_age`` (default 1 day, ``$BEDROCK_LIFECYCLE_SOURCE_MAX_AGE``).
     """
 
     def __init__(
@@ -175,6 +192,8 @@ class Catalog:
         endpoint_url: str | None = None,
         max_wait: timedelta | float = DEFAULT_MAX_WAIT,
         persist: bool = True,
+        source: str | os.PathLike[str] | bool | None = None,
+        source_max_age: timedelta | float | None = None,
     ) -> None:
         self._clock: Clock = clock or utc_now
         # The catalog's clock, two ways; C-level callables for the default clock, since the
@@ -192,6 +211,14 @@ class Catalog:
         self._ttl = _as_timedelta(_ttl_from_env(ttl), "ttl")
         self._max_wait = _as_timedelta(max_wait, "max_wait").total_seconds()
         self._offline = bool(offline) or _env_flag(OFFLINE_ENV)
+        # The shared snapshot: its source, its copy of each region, its reads (under the lock).
+        self._shared = SharedRegions.configure(
+            source,
+            None if source_max_age is None else _as_timedelta(source_max_age, "source_max_age"),
+            session=session,
+            backoff=_failure_backoff,
+            describe=_describe,
+        )
         self._control_client = control_client
         self._session = session
         self._client_factory = client_factory
@@ -252,10 +279,25 @@ class Catalog:
         """How long control-plane data is used before it is refreshed."""
         return self._ttl
 
+    @property
+    def source(self) -> str | None:
+        """The shared snapshot's location as given, or ``None`` when there is none."""
+        return self._shared.location
+
+    @property
+    def source_max_age(self) -> timedelta:
+        """How old the shared snapshot's data may be before the control plane is asked."""
+        return timedelta(seconds=self._shared.max_age)
+
+    def source_stats(self) -> SourceStats | None:
+        """Reads of the shared snapshot so far (``reads``, ``not_modified``, ``failures``)."""
+        return self._shared.stats()
+
     def __repr__(self) -> str:
+        shared = f", source={self.source!r}" if self.source is not None else ""
         return (
             f"Catalog(region_name={self.region_name!r}, ttl={self._ttl!r}, "
-            f"offline={self._offline!r}, cache_path={str(self.cache_path)!r})"
+            f"offline={self._offline!r}, cache_path={str(self.cache_path)!r}{shared})"
         )
 
     def lookup(self, model_id: str, region: str | None = None) -> ModelLifecycle:
@@ -309,6 +351,8 @@ class Catalog:
 
         With no ``region``: the catalog's region and every region it has data for. Failures are
         reported in the results, not raised. Offline catalogs report an error for each region.
+        This always asks the control plane, shared source or not; ``changes`` are against the
+        copy the catalog answered from until then (its own, or the shared snapshot's).
         """
         regions = [region] if region else self._known_regions()
         results = []
@@ -318,7 +362,7 @@ class Catalog:
                 continue
             with self._lock:
                 self._load_file_once()
-                previous = self._regions.get(name)
+                previous = self._region_copy(name)
                 before = dict(previous.models) if previous is not None else {}
                 before_at = previous.fetched_at if previous is not None else None
             error = self._refresh_region(name, wait_for_inflight=True)
@@ -346,8 +390,9 @@ class Catalog:
             self._load_file_once()
             ids = {model_id for model_id, r in self._bundle() if r in (region, None)}
             ids.update(model_id for model_id, r in self._overrides if r in (region, None))
-            if region in self._regions:
-                ids.update(self._regions[region].models)
+            copy = self._region_copy(region) if region else None
+            if copy is not None:
+                ids.update(copy.models)
         return [self._entry(model_id, region) for model_id in sorted(ids)]
 
     def mark_unavailable(self, model_id: str, region: str | None, kind: str) -> None:
@@ -484,10 +529,10 @@ class Catalog:
                 return
             event = self._flights.start(
                 ("region", region),
-                partial(self._do_refresh, region),
+                partial(self._update_region, region),
                 name=f"bedrock-lifecycle-refresh-{region}",
             )
-            cold = region not in self._regions
+            cold = region not in self._regions and not self._shared.holds(region)
         if cold and self._max_wait > 0:
             event.wait(self._max_wait)
 
@@ -502,8 +547,24 @@ class Catalog:
             return errors[0] if errors else "refresh did not complete"
         return None if region in self._regions else "refresh did not complete"
 
+    def _update_region(self, region: str) -> str | None:
+        """A region's background refresh: from the shared snapshot when it can answer, else
+        from the catalog's own copy while that is within the TTL (a cache file an earlier
+        process wrote), else from the control plane. Returns an error description or ``None``."""
+        if self.source is None:
+            return self._do_refresh(region)
+        if self._answer_from_shared(region):
+            return None
+        with self._lock:
+            own = self._regions.get(region)
+            expires = own.fetched_at.timestamp() + self._ttl.total_seconds() if own else 0.0
+            if expires > self.timestamp():
+                self._fresh[region] = expires
+                return None
+        return self._do_refresh(region)
+
     def _do_refresh(self, region: str) -> str | None:
-        """One refresh round for ``region``; returns an error description or ``None``."""
+        """One control-plane round for ``region``; returns an error description or ``None``."""
         try:
             client = self._control_for(region)
             retrying = _retrying(attempts=3, max_wait=1.0)
@@ -513,7 +574,7 @@ class Catalog:
         except Exception as exc:  # any failure is absorbed: callers never see it
             return self._refresh_failed(region, exc)
         with self._lock:
-            previous = self._regions.get(region)
+            previous = self._region_copy(region)
             models = dict(fetch.models)
             if previous is not None:
                 # Remember models that were known and are no longer listed: their EOL dates
@@ -574,6 +635,62 @@ class Catalog:
             )
         return description
 
+    # -- the shared snapshot (its part: _shared_regions.py) -----------------------------------
+
+    def seed_regions(self, regions: Mapping[str, RegionData]) -> None:
+        """Start from a previously published snapshot's regions (what
+        :func:`publish_snapshot` does): refreshes then report changes against them and keep
+        the models they knew past end of life."""
+        with self._lock:
+            self._shared.seed(regions)
+            self._changed()
+
+    def fetched_region(self, region: str) -> RegionData | None:
+        """What this catalog itself fetched from the control plane for ``region`` (live or
+        from its cache file), not the shared snapshot's copy; ``None`` when it has none."""
+        with self._lock:
+            return self._regions.get(region)
+
+    def _region_copy(self, region: str) -> RegionData | None:
+        """The region's control-plane data the catalog answers from (lock held): the newer by
+        fetch time of its own copy (live or from the cache file) and the shared snapshot's."""
+        return self._shared.newer(region, self._regions.get(region))
+
+    def _answer_from_shared(self, region: str) -> bool:
+        """Read the shared snapshot if it is due, then say whether it answers for ``region``.
+
+        It does when it holds the region's data, fetched less than ``source_max_age`` ago: the
+        region is then fresh until the next read is due or the data grows too old, whichever
+        comes first, and the control plane is not asked. A snapshot that could not be read
+        still answers from its last good copy while that is young enough.
+        """
+        # One read at a time for every region that needs it: the regions' own flights queue on
+        # this one (the same single flight, another key).
+        self._flights.run(("shared",), self._read_shared, wait=True)
+        with self._lock:
+            until = self._shared.answers_until(region, self.timestamp())
+            if until is None:
+                return False
+            self._fresh[region] = until
+            self._failures.pop(region, None)
+            self._next_attempt.pop(region, None)
+            return True
+
+    def _read_shared(self) -> None:
+        """One conditional read of the shared snapshot, unless one happened within the TTL (or,
+        after a failure, within the backoff). The read and what is said of it run without the
+        lock; its outcome is applied under it."""
+        shared = self._shared
+        with self._lock:
+            if not shared.is_due(self.timestamp()):
+                return
+        fetched = shared.fetch()
+        with self._lock:
+            settled = shared.settle(fetched, self.timestamp(), self._ttl.total_seconds())
+            if settled.changed:
+                self._changed()
+        shared.report(settled)
+
     def _control_for(self, region: str) -> Any:
         if self._offline:
             raise RuntimeError("offline")
@@ -587,7 +704,10 @@ class Catalog:
         elif self._client_factory is not None:
             client = self._client_factory(region)
         else:
-            client = self._new_client(region)
+            # A boto3 Session is not thread-safe, and region refreshes run on their own threads
+            # (a publisher refreshes every region at once): one client built at a time.
+            with _SESSION_LOCK:
+                client = self._new_client(region)
         with self._lock:
             return self._clients.setdefault(region, client)
 
@@ -682,7 +802,7 @@ class Catalog:
         for key in ((base, region), (base, None)):
             if key in self._overrides:
                 layers.append(self._overrides[key])
-        data = self._regions.get(region) if region else None
+        data = self._region_copy(region) if region else None
         if data is not None and base in data.models:
             layers.append(data.models[base])
         bundle = self._bundle()
@@ -728,7 +848,9 @@ class Catalog:
             if mine is None or region_data.fetched_at > mine.fetched_at:
                 self._regions[region] = region_data
                 expires = region_data.fetched_at.timestamp() + ttl
-                if expires > now:
+                # With a shared snapshot, the first lookup of a region still reads it (it may be
+                # newer); the file's copy answers meanwhile, and spares the control plane.
+                if expires > now and self.source is None:
                     self._fresh[region] = expires
         self._seen.absorb(data.observed, data.last_used)
         self._resolutions.absorb(data.resolved)
@@ -782,9 +904,10 @@ class Catalog:
 def _fill(high: ModelLifecycle, low: ModelLifecycle) -> ModelLifecycle:
     """``high`` with its gaps filled from ``low``; a live ACTIVE status keeps its dates empty.
 
-    Cache entries are live answers an earlier process saved, so they are protected the same way.
+    Cache entries are live answers an earlier process saved, and shared-snapshot entries live
+    answers another process published, so they are protected the same way.
     """
-    live = high.source in (Source.API, Source.CACHE)
+    live = high.source in (Source.API, Source.SHARED, Source.CACHE)
     if live and high.status == "ACTIVE" and high.legacy_at is None:
         return replace(
             high,
@@ -879,6 +1002,7 @@ def _describe(exc: BaseException) -> str:
     return exc.__class__.__name__
 
 
+_SESSION_LOCK = threading.Lock()
 _LIVE_CATALOGS: weakref.WeakSet[Catalog] = weakref.WeakSet()
 _default_lock = threading.Lock()
 _default: Catalog | None = None

@@ -61,6 +61,10 @@ class Source(str, enum.Enum):
     OBSERVED = "observed"
     """Bedrock answered a call with a lifecycle error; recorded by the catalog."""
     API = "api"
+    """The live control plane (``ListFoundationModels``), fetched by this process."""
+    SHARED = "shared"
+    """The fleet's shared snapshot (``Catalog(source=...)``): control-plane data another
+    process published; ranked with ``API`` by fetch time, the newer winning."""
     CACHE = "cache"
     BUNDLED = "bundled"
     NONE = "none"

@@ -24,6 +24,10 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
+_POLICY_HELP = (
+    "policy file (or s3:// object) with configured successors; default: $BEDROCK_LIFECYCLE_POLICY"
+)
+
 _MAIN_EPILOG = """\
 examples:
   bedrock-lifecycle demo                       watch a model age, offline, in seconds
@@ -135,9 +139,13 @@ examples:
   bedrock-lifecycle refresh                        the default region and every cached region
   bedrock-lifecycle refresh -r us-east-1 -r eu-central-2
   bedrock-lifecycle refresh --endpoint-url http://127.0.0.1:4566
+  bedrock-lifecycle refresh --all-regions --to s3://my-bucket/bedrock-lifecycle/snapshot.json
 
-Needs AWS credentials allowed bedrock:ListFoundationModels. Exit status 1 when every region
-failed.
+Needs AWS credentials allowed bedrock:ListFoundationModels (and bedrock:GetFoundationModel).
+--to publishes one shared snapshot of the regions for a fleet (Catalog(source=...) or
+BEDROCK_LIFECYCLE_SOURCE): s3:PutObject on it, and s3:GetObject to report changes since the
+last one. Exit status 1 when every region failed (then nothing is published) or the snapshot
+could not be written.
 """
 
 _DEMO_EPILOG = """\
@@ -263,14 +271,14 @@ def build_parser() -> argparse.ArgumentParser:
     status = add("status", "lifecycle state, dates and replacement of models", _STATUS_EPILOG)
     status.add_argument("models", nargs="*", metavar="MODEL", help="model ids (any form)")
     status.add_argument("--ledger", metavar="PATH", help="find models in use in this ledger")
-    status.add_argument("--policy", metavar="FILE", help="policy file with configured successors")
+    status.add_argument("--policy", metavar="FILE", help=_POLICY_HELP)
     status.add_argument("--json", action="store_true", help="print JSON")
     add_catalog_options(status)
 
     check = add("check", "preflight the successors models in use would fall back to", _CHECK_EPILOG)
     check.add_argument("models", nargs="*", metavar="MODEL", help="model ids (any form)")
     check.add_argument("--ledger", metavar="PATH", help="find models in use in this ledger")
-    check.add_argument("--policy", metavar="FILE", help="policy file with configured successors")
+    check.add_argument("--policy", metavar="FILE", help=_POLICY_HELP)
     check.add_argument(
         "--invoke", action="store_true", help="one tiny live Converse call per successor and region"
     )
@@ -295,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--online", action="store_true", help="also ask the Bedrock control plane (needs AWS)"
     )
-    scan.add_argument("--policy", metavar="FILE", help="policy file with configured successors")
+    scan.add_argument("--policy", metavar="FILE", help=_POLICY_HELP)
     scan.add_argument("--all", action="store_true", help="list Active models too (text format)")
     scan.add_argument(
         "--no-gitignore", action="store_true", help="read files .gitignore would leave out"
@@ -314,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="every model known in the region(s), not only those in use (no MODEL, no --ledger)",
     )
-    timeline.add_argument("--policy", metavar="FILE", help="policy file with configured successors")
+    timeline.add_argument("--policy", metavar="FILE", help=_POLICY_HELP)
     timeline.add_argument("--json", action="store_true", help="print JSON")
     add_catalog_options(timeline)
 
@@ -355,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     ahead.add_argument(
         "--prices", metavar="FILE", help="price-book file (JSON or TOML) over the bundled prices"
     )
-    ahead.add_argument("--policy", metavar="FILE", help="policy file with configured successors")
+    ahead.add_argument("--policy", metavar="FILE", help=_POLICY_HELP)
     ahead.add_argument(
         "--at", type=parse_when, metavar="DATE", help="forecast as of DATE instead of now"
     )
@@ -417,7 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep prompts and replies in the records (needed by compare --byoir)",
     )
     rehearse.add_argument(
-        "--policy", metavar="FILE", help="policy file whose constraints adapt requests to NEW"
+        "--policy",
+        metavar="FILE",
+        help="policy file (or s3:// object) whose constraints adapt requests to NEW; "
+        "default: $BEDROCK_LIFECYCLE_POLICY",
     )
     rehearse.add_argument(
         "--prices", metavar="FILE", help="price-book file (JSON or TOML) over the bundled prices"
@@ -465,6 +476,18 @@ def build_parser() -> argparse.ArgumentParser:
     refresh = add("refresh", "fetch lifecycle data from AWS into the cache", _REFRESH_EPILOG)
     refresh.add_argument("--json", action="store_true", help="print JSON")
     add_catalog_options(refresh, at=False, offline=False)
+    fleet = refresh.add_argument_group("fleet snapshot")
+    fleet.add_argument(
+        "--all-regions",
+        action="store_true",
+        help="every Bedrock region botocore knows (aws partition) instead of --region",
+    )
+    fleet.add_argument(
+        "--to",
+        metavar="LOCATION",
+        help="publish one snapshot of the regions to s3://bucket/key or a path, for a fleet "
+        "to read (instead of writing the cache file)",
+    )
 
     demo = add("demo", "a model ages from Active to EOL against a fake Bedrock", _DEMO_EPILOG)
     demo.add_argument("--fast", action="store_true", help="no pauses between stages")

@@ -8,10 +8,14 @@ the chain of recommendations that is not past end of life in the same region.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 import bedrock_lifecycle as bl
 
@@ -355,54 +359,132 @@ def _change_line(change: bl.ModelChange, now: datetime) -> str:
 
 
 def run_refresh(args: argparse.Namespace, out: Output) -> int:
+    if args.to:
+        return _publish(args, out)
     catalog = build_catalog(args, offline=False)
-    # Failures are reported per region below; the catalog's own log line would repeat them.
-    catalog_logger = logging.getLogger("bedrock_lifecycle._catalog")
-    level = catalog_logger.level
-    catalog_logger.setLevel(logging.ERROR)
     try:
-        if args.region:
-            results = [r for region in regions_from(args) for r in catalog.refresh(region)]
-        else:
-            results = catalog.refresh()
+        with _reported_below():
+            if args.all_regions:
+                results = [r for region in _all_regions() for r in catalog.refresh(region)]
+            elif args.region:
+                results = [r for region in regions_from(args) for r in catalog.refresh(region)]
+            else:
+                results = catalog.refresh()
     finally:
-        catalog_logger.setLevel(level)
         catalog.close()
     now = catalog.now()
     if args.json:
-        out.json(
-            [
-                {
-                    "region": result.region,
-                    "ok": result.ok,
-                    "error": result.error,
-                    "models": result.models,
-                    "changes": [
-                        {
-                            "model_id": change.model_id,
-                            "change": change.change,
-                            "before": _brief(change.before, now),
-                            "after": _brief(change.after, now),
-                        }
-                        for change in result.changes
-                    ],
-                }
-                for result in results
-            ]
-        )
+        out.json([_result_json(result, now) for result in results])
     else:
-        for result in results:
-            if not result.ok:
-                out.line(f"{result.region}: failed ({result.error})", "bold red")
-                continue
-            count = len(result.changes)
-            summary = "no changes" if count == 0 else f"{count} change{'s' * (count != 1)}"
-            out.line(f"{result.region}: {result.models} models, {summary}")
-            for change in result.changes:
-                out.line(_change_line(change, now))
+        _print_results(results, now, out)
         if catalog.cache_path is not None and any(r.ok for r in results):
             out.note(f"cache written to {catalog.cache_path}")
     return 0 if any(result.ok for result in results) else 1
+
+
+@contextlib.contextmanager
+def _reported_below() -> Iterator[None]:
+    """Quiet the library's own WARNING lines about failed regions: the command reports each
+    region itself, and they would repeat it."""
+    loggers = [logging.getLogger(f"bedrock_lifecycle.{name}") for name in ("_catalog", "_publish")]
+    levels = [each.level for each in loggers]
+    for each in loggers:
+        each.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for each, level in zip(loggers, levels, strict=True):
+            each.setLevel(level)
+
+
+def _all_regions() -> list[str]:
+    """Every region botocore lists for Bedrock in the aws partition (its bundled data)."""
+    import boto3
+
+    return sorted(boto3.session.Session().get_available_regions("bedrock"))
+
+
+def _publish(args: argparse.Namespace, out: Output) -> int:
+    """``refresh --to LOCATION``: one shared snapshot of the regions, for a fleet."""
+    if args.overrides:
+        raise ValueError(
+            "--overrides do not go into a shared snapshot (it holds only what the control "
+            "plane answered): give them to the processes that read it"
+        )
+    regions = None if args.all_regions else regions_from(args)
+    try:
+        with _reported_below():
+            report = bl.publish_snapshot(args.to, regions=regions, endpoint_url=args.endpoint_url)
+    except (ClientError, BotoCoreError, OSError) as exc:
+        out.line(f"{args.to}: not written ({_error_code(exc)})", "bold red")
+        return 1
+    now = report.as_of
+    if args.json:
+        out.json(
+            {
+                "location": report.location,
+                "as_of": report.as_of.isoformat(),
+                "written": report.written,
+                "size": report.size,
+                "previous_as_of": (
+                    report.previous_as_of.isoformat() if report.previous_as_of else None
+                ),
+                "regions_covered": list(report.covered),
+                "regions_failed": report.failed,
+                "regions": [_result_json(result, now) for result in report.regions],
+            }
+        )
+    else:
+        _print_results(report.regions, now, out)
+        failed = len(report.failed)
+        if report.written:
+            out.note(
+                f"snapshot of {len(report.covered)} region{'s' * (len(report.covered) != 1)}"
+                f"{f' ({failed} failed, left out)' if failed else ''} written to "
+                f"{report.location}"
+            )
+        else:
+            out.note(f"every region failed: nothing written to {report.location}")
+    return 0 if report.written else 1
+
+
+def _error_code(exc: BaseException) -> str:
+    """The AWS error code, or the OS reason, or the exception's class: never a message body."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return exc.__class__.__name__
+
+
+def _result_json(result: bl.RefreshResult, now: datetime) -> dict[str, Any]:
+    return {
+        "region": result.region,
+        "ok": result.ok,
+        "error": result.error,
+        "models": result.models,
+        "changes": [
+            {
+                "model_id": change.model_id,
+                "change": change.change,
+                "before": _brief(change.before, now),
+                "after": _brief(change.after, now),
+            }
+            for change in result.changes
+        ],
+    }
+
+
+def _print_results(results: Iterable[bl.RefreshResult], now: datetime, out: Output) -> None:
+    for result in results:
+        if not result.ok:
+            out.line(f"{result.region}: failed ({result.error})", "bold red")
+            continue
+        count = len(result.changes)
+        summary = "no changes" if count == 0 else f"{count} change{'s' * (count != 1)}"
+        out.line(f"{result.region}: {result.models} models, {summary}")
+        for change in result.changes:
+            out.line(_change_line(change, now))
 
 
 def _brief(entry: bl.ModelLifecycle | None, now: datetime) -> dict[str, Any] | None:
