@@ -27,6 +27,7 @@ __all__ = [
     "load_mapping_file",
     "load_pyproject_section",
     "locate_pyproject_section",
+    "parse_mapping_bytes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,31 @@ def load_mapping_file(path: str | os.PathLike[str], *, what: str) -> dict[str, A
             source=source,
         )
     logger.debug("bedrock_lifecycle.file_read: %s", what, extra={"bedrock_lifecycle.file": source})
+    return data
+
+
+def parse_mapping_bytes(raw: bytes, *, name: str, what: str, source: str) -> dict[str, Any]:
+    """Parse bytes read from somewhere other than a local file (an S3 object) into a table.
+
+    The format is chosen by ``name``'s suffix (``.toml`` or ``.json``); with any other suffix it
+    is sniffed: a document whose first character is ``{`` is JSON, anything else TOML. Every
+    failure is a :class:`ConfigurationError` naming ``source``, as for :func:`load_mapping_file`.
+    """
+    text = _decode(raw, what=what, source=source)
+    kind = _FORMATS.get(Path(name).suffix.lower())
+    if kind is None:
+        kind = "JSON" if text.lstrip().startswith("{") else "TOML"
+    data = (
+        _parse_toml(text, what=what, source=source)
+        if kind == "TOML"
+        else _parse_json(text, what=what, source=source)
+    )
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"cannot read {what}: the top level must be a {_table_word(kind)}, "
+            f"not {_json_type_name(data)}",
+            source=source,
+        )
     return data
 
 
@@ -141,17 +167,21 @@ def _read_text(file: Path, *, what: str, source: str) -> str:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
     else:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            bad = raw[exc.start : exc.start + 1].hex()
-            raise ConfigurationError(
-                f"cannot read {what}: not UTF-8 text (byte 0x{bad} at offset {exc.start})",
-                source=source,
-            ) from None
-        # Tolerate the byte-order mark some Windows editors write.
-        return text.removeprefix("\ufeff")
+        return _decode(raw, what=what, source=source)
     raise ConfigurationError(f"cannot read {what}: {reason}", source=source)
+
+
+def _decode(raw: bytes, *, what: str, source: str) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start : exc.start + 1].hex()
+        raise ConfigurationError(
+            f"cannot read {what}: not UTF-8 text (byte 0x{bad} at offset {exc.start})",
+            source=source,
+        ) from None
+    # Tolerate the byte-order mark some Windows editors write.
+    return text.removeprefix("\ufeff")
 
 
 def _parse_json(text: str, *, what: str, source: str) -> Any:

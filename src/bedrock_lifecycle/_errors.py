@@ -21,7 +21,8 @@ Warnings::
     ├── IdleLegacyWarning             a Legacy model is close to the idle-access cut-off
     ├── FallbackWarning               a call went to a successor instead
     ├── BudgetWarning                 a budget crossed one of its thresholds
-    └── LifecycleDataWarning          lifecycle data was unreadable and was ignored
+    └── LifecycleDataWarning          lifecycle data or a shared policy's new version was
+                                      unreadable and was ignored
 
 ``ModelUnavailableError`` and its subclasses are also ``botocore.exceptions.ClientError`` with
 the error code Bedrock itself uses for that case (``ResourceNotFoundException`` past end of
@@ -206,4 +207,5 @@ class BudgetWarning(LifecycleWarning):
 
 
 class LifecycleDataWarning(LifecycleWarning):
-    """Lifecycle data (a cache or override file) was unreadable and has been ignored."""
+    """Lifecycle data (a cache or override file), or a new version of a shared policy
+    (:meth:`Policy.from_source`), was unreadable or invalid and has been ignored."""

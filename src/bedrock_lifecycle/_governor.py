@@ -14,7 +14,9 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 from types import FrameType
 from typing import Any
@@ -33,6 +35,7 @@ from ._errors import (
     IncompatibleSuccessorError,
     LegacyModelError,
     LegacyModelWarning,
+    LifecycleDataWarning,
     LifecycleWarning,
     ModelEndOfLifeError,
     ModelUnavailableError,
@@ -42,8 +45,9 @@ from ._ids import parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, State
 from ._operations import GOVERNED_OPERATIONS, OPERATIONS
 from ._plan import CallPlan
-from ._policy import Action, Policy
+from ._policy import Action, Policy, shared_policy_of
 from ._pricing import PriceBook, price_book
+from ._shared_policy import default_policy
 from ._streams import Head, Restart, Sink
 from ._succession import Succession, walk_successors
 from ._usage import (
@@ -55,6 +59,7 @@ from .ledger import Ledger, MemoryLedger, PendingLedger, PendingSink
 
 __all__ = [
     "Governor",
+    "deferred_warnings",
     "lifecycle_error_kind",
     "lifecycle_metadata",
     "make_governor",
@@ -72,7 +77,29 @@ _IDLE_TEXT = ("marked by provider as Legacy", "not been actively using")
 _VALIDATION_LIFECYCLE_TEXT = ("Operation not allowed", "The provided model identifier is invalid")
 
 #: Modules whose frames are skipped when pointing a warning at the user's call site.
-_INTERNAL_PREFIXES = ("bedrock_lifecycle", "botocore", "boto3")
+_INTERNAL_PREFIXES = ("bedrock_lifecycle", "botocore", "boto3", "aiobotocore")
+
+Deferred = list[tuple[str, type[LifecycleWarning]]]
+
+#: While set, lifecycle warnings are kept here instead of being issued (see
+#: :func:`deferred_warnings`).
+_deferred: ContextVar[Deferred | None] = ContextVar("bedrock_lifecycle_deferred", default=None)
+
+
+@contextmanager
+def deferred_warnings() -> Iterator[Deferred]:
+    """Keep the lifecycle warnings said inside the block, as ``(message, category)``, instead
+    of issuing them (they are logged as usual).
+
+    The async face plans calls in a worker thread, where no frame of the caller is on the
+    stack: it issues the kept warnings on the event loop afterwards, at the caller's line.
+    """
+    said: Deferred = []
+    token = _deferred.set(said)
+    try:
+        yield said
+    finally:
+        _deferred.reset(token)
 
 
 def lifecycle_metadata(response: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -159,6 +186,15 @@ class Governor:
             object.__setattr__(self, "_config", getattr(self, "_config", 0) + 1)
         object.__setattr__(self, name, value)
 
+    def _policy_rejected(self, message: str) -> None:
+        """A new version of the shared policy was invalid: said once, at the caller's line
+        (logged by the reloader)."""
+        deferred = _deferred.get()
+        if deferred is not None:
+            deferred.append((message, LifecycleDataWarning))
+            return
+        warnings.warn(message, LifecycleDataWarning, stacklevel=_stacklevel())
+
     def budgets_changed(self) -> None:
         """A budget was spent: every reused decision is made again (the calls it covers now
         fall back or are refused)."""
@@ -185,6 +221,14 @@ class Governor:
         if operation not in GOVERNED_OPERATIONS or not isinstance(requested, str):
             return None
         catalog = self.catalog
+        shared = shared_policy_of(self.policy)
+        if shared is not None:
+            # A shared policy: read again if due (at most once per TTL, one thread at a time).
+            latest = shared.current(
+                catalog.timestamp(), catalog.ttl.total_seconds(), self._policy_rejected
+            )
+            if latest is not self.policy:
+                self.policy = latest  # a new configuration: every reused decision is stale
         now = catalog.now()
         key = (operation, requested, region)
         generation = catalog.generation  # read before the data the decision is made from
@@ -353,8 +397,9 @@ class Governor:
         """Keep a decision for reuse until anything it was made from may have changed.
 
         That is the next dated transition of every model it looked at, the end of the region's
-        freshness (the next lookup must run to trigger a refresh), and for a warned Legacy model
-        the first moment the idle guard could warn (the last use plus ``idle_warning_days``).
+        freshness (the next lookup must run to trigger a refresh), for a warned Legacy model
+        the first moment the idle guard could warn (the last use plus ``idle_warning_days``),
+        and for a shared policy its next check (:meth:`SharedPolicy.next_check`).
         A catalog change (``generation``) or a replaced catalog, policy, ledger or prices
         (``config``) ends it too. Decisions that warn on every call are not kept.
         """
@@ -372,6 +417,11 @@ class Governor:
         if idle and days and plan.state in (State.LEGACY, State.EXTENDED_ACCESS):
             last = self.catalog.last_used(entry.model_id, plan.region) or now
             until = min(until, last + timedelta(days=days))
+        shared = shared_policy_of(self.policy)
+        due = shared.next_check() if shared is not None else None
+        if due is not None:
+            # A shared policy may change at its next check: the next call then plans (and reads).
+            until = min(until, datetime.fromtimestamp(due, timezone.utc))
         if until <= now:
             return
         if len(self._decisions) >= _DECISION_CACHE_SIZE:
@@ -592,6 +642,10 @@ class Governor:
             message,
             extra={"bedrock_lifecycle.warning": category.__name__},
         )
+        deferred = _deferred.get()
+        if deferred is not None:
+            deferred.append((message, category))
+            return
         warnings.warn(message, category, stacklevel=_stacklevel())
 
     def _warn_state(
@@ -775,7 +829,7 @@ def make_governor(
             raise TypeError(f"budgets must be Budget objects, not {type(budget).__name__}")
     return Governor(
         catalog=catalog,
-        policy=policy if policy is not None else Policy(),
+        policy=policy if policy is not None else default_policy(),
         ledger=ledger if ledger is not None else MemoryLedger(),
         prices=price_book(prices),
         budgets=chosen,
@@ -817,4 +871,4 @@ class _Charging:
             if reached and budget.action != "warn":
                 self.governor.budgets_changed()
             for event in events:
-                budget.announce(event, _stacklevel())
+                budget.announce(event, _stacklevel() + 1)  # warned from inside announce()

@@ -8,8 +8,9 @@ questions (:meth:`Policy.action_for`, :meth:`Policy.successor_chain`,
 
 Policies are validated when they are built; a bad value raises
 :class:`~bedrock_lifecycle.ConfigurationError` naming the setting (and the file, when it came from
-one). They can be loaded from TOML or JSON files and from ``[tool.bedrock-lifecycle]`` in
-``pyproject.toml``.
+one). They can be loaded from TOML or JSON files, from ``[tool.bedrock-lifecycle]`` in
+``pyproject.toml``, and from a source a fleet shares (S3 or a file), which is then followed as it
+changes (:meth:`Policy.from_source`, see :mod:`._shared_policy`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ import re
 import types
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from ._config_files import load_mapping_file, locate_pyproject_section
 from ._constraints import ModelConstraints, check_constraint_entries
 from ._errors import ConfigurationError
 from ._lifecycle import State
+
+if TYPE_CHECKING:
+    from ._shared_policy import SharedPolicy
 
 __all__ = [
     "BODY_FAMILIES",
@@ -127,6 +132,8 @@ class Policy:
 
     Policies compare by value and are hashable when their translators are (plain functions are).
     The mappings are read-only copies: changing the dict passed in does not change the policy.
+    A policy read with :meth:`from_source` also carries its reloader (not compared, not copied
+    by ``dataclasses.replace``: a changed copy is a policy of its own).
     """
 
     successors: Mapping[str, str] = field(default_factory=_empty_mapping)
@@ -140,6 +147,7 @@ class Policy:
     use_recommended: bool = True
     adapt_requests: bool = True
     constraints: Mapping[str, ModelConstraints] = field(default_factory=_empty_mapping)
+    _shared: SharedPolicy | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in _ACTION_FIELDS:
@@ -210,7 +218,7 @@ class Policy:
             raise ConfigurationError(
                 f"policy settings must be a table, not {type(raw).__name__}", source=where
             )
-        known = {f.name for f in fields(cls)} - _FILE_FORBIDDEN.keys()
+        known = {f.name for f in fields(cls) if f.init} - _FILE_FORBIDDEN.keys()
         values: dict[str, Any] = {}
         for key, value in raw.items():
             if not isinstance(key, str):
@@ -236,6 +244,32 @@ class Policy:
         """Load a policy from a ``.toml`` or ``.json`` file whose top-level keys are settings."""
         data = load_mapping_file(path, what="policy file")
         return cls.from_mapping(data, source=path)
+
+    @classmethod
+    def from_source(
+        cls,
+        location: str | os.PathLike[str],
+        ttl: timedelta | float | None = None,
+        *,
+        session: Any = None,
+        client: Any = None,
+    ) -> Policy:
+        """Load a policy a fleet shares, and follow it as it changes.
+
+        ``location`` is ``s3://bucket/key``, a path or a ``file://`` URL; the object holds the
+        same settings as a :meth:`from_file` file, in TOML or JSON (by the name's suffix, else a
+        document starting with ``{`` is JSON). It is read now: a failure raises
+        :class:`ConfigurationError` naming the location and the reason. Clients and hooks given
+        the returned policy read the source again at most once per ``ttl`` (a timedelta or
+        seconds; ``None``: ``BEDROCK_LIFECYCLE_TTL`` when set, else the catalog's TTL), when
+        they plan a call, and switch to a new version within one ``ttl``. An invalid new
+        version, or a source that cannot be read, keeps the last valid policy (one
+        ``LifecycleDataWarning``; one log line per outage). S3 is reached with ``client`` (an S3
+        client) or ``session`` (default: a new boto3 session).
+        """
+        from ._shared_policy import SharedPolicy
+
+        return SharedPolicy(location, ttl=ttl, session=session, client=client).load()
 
     @classmethod
     def from_pyproject(
@@ -514,6 +548,17 @@ def _check_translators(value: Any) -> Mapping[tuple[str, str], BodyTranslator]:
             )
         copied[key] = translator
     return types.MappingProxyType(copied)
+
+
+def attach_shared(policy: Policy, shared: SharedPolicy) -> Policy:
+    """``policy``, marked as read from ``shared`` (whose versions the governor follows)."""
+    object.__setattr__(policy, "_shared", shared)
+    return policy
+
+
+def shared_policy_of(policy: Policy) -> SharedPolicy | None:
+    """The reloader ``policy`` was read with (:meth:`Policy.from_source`), or ``None``."""
+    return policy._shared
 
 
 def _refuse_unknown_keywords(cls: type[Policy]) -> None:

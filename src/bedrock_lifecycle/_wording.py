@@ -30,6 +30,8 @@ __all__ = [
     "legacy_refused",
     "no_successor",
     "past_end_of_life",
+    "policy_rejected",
+    "policy_source_failed",
     "state_warning",
 ]
 
@@ -214,4 +216,20 @@ def budget_refused(
         f"{model} was not called in {_where(region)}: budget {budget!r} is spent "
         f"(${spend:,.4f} of ${limit:,.2f}){why}. Calls go through again from "
         f"{period_end.date().isoformat()} (UTC), or raise the budget's limit."
+    )
+
+
+def policy_rejected(location: str, reason: str) -> str:
+    """A new version of a shared policy that is invalid (the last valid one stays in force)."""
+    return (
+        f"the shared policy at {location} changed but cannot be used: {reason}. The last valid "
+        "policy stays in force until a valid version is published there."
+    )
+
+
+def policy_source_failed(location: str, reason: str) -> str:
+    """A shared policy that cannot be read now (the last valid one stays in force)."""
+    return (
+        f"the shared policy at {location} cannot be read ({reason}); the last valid policy stays "
+        "in force and the source is read again on its schedule."
     )

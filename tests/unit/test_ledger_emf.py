@@ -17,6 +17,7 @@ from ._records import usage_record
 
 T0 = datetime(2025, 12, 1, 12, 0, 0, 250000, tzinfo=timezone.utc)
 V2 = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+OLD = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 
 
 def make(**overrides: Any) -> UsageRecord:
@@ -59,6 +60,7 @@ def test_emf_line_has_metrics_dimensions_and_timestamp() -> None:
     assert units == {
         "Calls": "Count",
         "UnpricedCalls": "Count",
+        "Fallbacks": "Count",
         "InputTokens": "Count",
         "OutputTokens": "Count",
         "LatencyMs": "Milliseconds",
@@ -74,6 +76,23 @@ def test_emf_line_has_metrics_dimensions_and_timestamp() -> None:
     assert (doc["InputTokens"], doc["OutputTokens"], doc["Calls"]) == (1000, 500, 1)
     assert (doc["CostUSD"], doc["PremiumUSD"], doc["UnpricedCalls"]) == (0.021, 0.0105, 0)
     assert doc["request_id"] == "a1b2"
+    assert doc["Fallbacks"] == 0
+    assert "fallback_from" not in doc
+
+
+def test_a_fallback_is_counted_and_names_the_model_asked_for() -> None:
+    stream = io.StringIO()
+    EmfLedger(stream, dimensions=[["requested_model", "model"]]).record(
+        make(requested_model_id=f"us.{OLD}", fallback_from=f"us.{OLD}")
+    )
+    doc = json.loads(stream.getvalue())
+    assert _check_emf(doc)["Fallbacks"] == "Count"
+    assert doc["Fallbacks"] == 1
+    assert (doc["requested_model"], doc["model"], doc["fallback_from"]) == (
+        f"us.{OLD}",
+        f"us.{V2}",
+        f"us.{OLD}",
+    )
 
 
 def test_unknown_cost_is_not_published_as_zero() -> None:

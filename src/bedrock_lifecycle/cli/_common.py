@@ -27,6 +27,8 @@ __all__ = [
 ]
 
 DEFAULT_REGION = "us-east-1"
+#: The policy used when none is given (as for ``bl.wrap()`` and ``bl.install()``).
+POLICY_ENV = "BEDROCK_LIFECYCLE_POLICY"
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
 #: How long an online lookup waits for the control plane before using cached or bundled data.
@@ -125,8 +127,14 @@ def build_catalog(args: argparse.Namespace, *, offline: bool | None = None) -> b
 
 
 def load_policy(path: str | None) -> bl.Policy | None:
-    """The policy in ``path`` (``--policy``), or ``None``."""
-    return bl.Policy.from_file(path) if path else None
+    """The policy in ``path`` (``--policy``: a file or an ``s3://`` object), else the shared
+    policy ``BEDROCK_LIFECYCLE_POLICY`` names, else ``None``."""
+    if not path:
+        shared = os.environ.get(POLICY_ENV, "").strip()
+        return bl.Policy.from_source(shared) if shared else None
+    if path.startswith("s3://"):
+        return bl.Policy.from_source(path)
+    return bl.Policy.from_file(path)
 
 
 def replacement_for(

@@ -49,7 +49,7 @@ from bedrock_lifecycle._shadow_record import (
     text_similarity,
 )
 
-from ._common import DEFAULT_REGION
+from ._common import DEFAULT_REGION, load_policy
 from ._output import Output
 
 if TYPE_CHECKING:
@@ -307,8 +307,9 @@ class _Replay:
             prices = prices.with_overrides(bl.PriceBook.from_file(args.prices))
         self.prices = prices
         book = bl.ConstraintBook.default()
-        if args.policy:
-            book = book.with_entries(bl.Policy.from_file(args.policy).constraints)
+        policy = load_policy(args.policy)
+        if policy is not None:
+            book = book.with_entries(policy.constraints)
         self.constraints = book.for_model(self.shadow_id)
 
     def close(self) -> None:

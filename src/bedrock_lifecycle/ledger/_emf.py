@@ -11,7 +11,9 @@ Each record becomes one JSON object on one line::
 CloudWatch Logs turns such lines into metrics; in AWS Lambda writing them to stdout is enough.
 Dimension values are strings (a missing region becomes ``"unknown"``); a metric is declared only
 when its value is known, so an unknown cost is never published as 0 (``UnpricedCalls`` counts
-those calls instead). Lines are written synchronously, under a lock.
+those calls instead). ``Fallbacks`` is 1 for a call that went to a successor, else 0. Lines are
+written synchronously, under a lock. docs/costs.md#fleet-cost-visibility lists every metric, and
+examples/fleet_dashboard.cfn.json reads them (a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ class EmfLedger:
         for name, value in (
             ("Calls", 1),
             ("UnpricedCalls", 1 if rec.cost_usd is None else 0),
+            ("Fallbacks", 1 if rec.fallback_from else 0),
             ("InputTokens", rec.input_tokens),
             ("OutputTokens", rec.output_tokens),
             ("CacheReadInputTokens", rec.cache_read_input_tokens),
