@@ -44,6 +44,7 @@ from ._plan import CallPlan
 from ._policy import Action, BodyTranslator, Policy, body_family
 from ._preflight import PreflightReport, PreflightRow, preflight
 from ._pricing import Price, PriceBook, compute_cost
+from ._publish import SnapshotReport, publish_snapshot
 from ._report import (
     Comparison,
     Distribution,
@@ -61,6 +62,8 @@ from ._usage import Usage, UsageRecord
 from .ledger import Ledger, MemoryLedger, MultiLedger, SummaryRow, summarize
 
 if TYPE_CHECKING:
+    from . import aio
+    from ._aio_client import AsyncLifecycleClient
     from .ledger import EmfLedger, JsonlLedger, OtelLedger, SqliteLedger
 
 _LAZY_LEDGERS = frozenset({"EmfLedger", "JsonlLedger", "OtelLedger", "SqliteLedger"})
@@ -74,6 +77,14 @@ def __getattr__(name: str) -> Any:
         value = getattr(ledger, name)
         globals()[name] = value
         return value
+    # The async face loads on first use too (asyncio; aiobotocore only when a client is made).
+    if name in ("aio", "AsyncLifecycleClient"):
+        import importlib
+
+        aio = importlib.import_module(f"{__name__}.aio")  # not "from . import": it asks here
+        globals()["aio"] = aio
+        globals()["AsyncLifecycleClient"] = aio.AsyncLifecycleClient
+        return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -85,6 +96,7 @@ __all__ = [
     "DEFAULT_TTL",
     "Action",
     "Adaptation",
+    "AsyncLifecycleClient",
     "BodyTranslator",
     "Budget",
     "BudgetEvent",
@@ -138,6 +150,7 @@ __all__ = [
     "ShadowRecord",
     "ShadowSide",
     "SideSummary",
+    "SnapshotReport",
     "Source",
     "SqliteLedger",
     "State",
@@ -149,6 +162,7 @@ __all__ = [
     "Verdict",
     "__version__",
     "adapt_request",
+    "aio",
     "body_family",
     "catalogue_entry",
     "client",
@@ -163,6 +177,7 @@ __all__ = [
     "parse_model_id",
     "preflight",
     "prompt_hash",
+    "publish_snapshot",
     "render_successor",
     "summarize",
     "text_similarity",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from botocore.exceptions import ClientError, EventStreamError
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
         InvokeModelWithResponseStreamResponseTypeDef,
         StartAsyncInvokeResponseTypeDef,
     )
+    from types_aiobotocore_bedrock_runtime import BedrockRuntimeClient as _AioClient
+
+    from ._aio_client import AsyncLifecycleClient
 else:
     _ClientBase = object
 
@@ -196,33 +200,8 @@ class LifecycleClient(_ClientBase):
     def _reactive(
         self, plan: CallPlan, kwargs: Mapping[str, Any], exc: ClientError, attempts: int = 1
     ) -> CallPlan | None:
-        """After an error: the plan to try next, or ``None``.
-
-        A lifecycle error moves the call to a successor (reactive fallback). A successor's
-        ``ValidationException`` that names a parameter is learned, and the same successor is
-        tried again with the request adapted (fewer than :data:`_MAX_ATTEMPTS` sends so far).
-        """
-        governor = self._governor
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code"), error.get("Message")
-        # A lesson is learned even on the last attempt: the next call is adapted before it goes.
-        kind, learned = governor.observe_error(plan, code, message)
-        if kind is None:
-            if not learned or attempts >= _MAX_ATTEMPTS:
-                return None
-            again = governor.plan(plan.operation, kwargs, plan.region, exceptions=self._exceptions)
-            if again is None or again.adapted == plan.adapted:
-                return None  # the lesson does not change this request
-            return again
-        if not governor.policy.reactive_fallback:
-            return None
-        try:
-            retry = governor.plan(plan.operation, kwargs, plan.region, exceptions=self._exceptions)
-        except ClientError as refused:
-            raise refused from exc
-        if retry is None or retry.invoked_model_id == plan.invoked_model_id:
-            return None
-        return retry
+        """After an error: the plan to try next, or ``None`` (see :func:`reactive_plan`)."""
+        return reactive_plan(self._governor, plan, kwargs, exc, attempts, self._exceptions)
 
     def _restart_reused(
         self,
@@ -252,6 +231,43 @@ class LifecycleClient(_ClientBase):
         governor.mark(retry, response)
         sink, head = governor.stream_target(retry, fresh)
         return fresh[STREAM_KEYS[failed.operation]], sink, head
+
+
+def reactive_plan(
+    governor: Governor,
+    plan: CallPlan,
+    kwargs: Mapping[str, Any],
+    exc: ClientError,
+    attempts: int,
+    exceptions: Any,
+) -> CallPlan | None:
+    """After an error: the plan to try next, or ``None``; both wrapper faces (sync and async)
+    decide with it.
+
+    A lifecycle error moves the call to a successor (reactive fallback). A successor's
+    ``ValidationException`` that names a parameter is learned, and the same successor is
+    tried again with the request adapted (fewer than :data:`_MAX_ATTEMPTS` sends so far).
+    """
+    error = exc.response.get("Error", {})
+    code, message = error.get("Code"), error.get("Message")
+    # A lesson is learned even on the last attempt: the next call is adapted before it goes.
+    kind, learned = governor.observe_error(plan, code, message)
+    if kind is None:
+        if not learned or attempts >= _MAX_ATTEMPTS:
+            return None
+        again = governor.plan(plan.operation, kwargs, plan.region, exceptions=exceptions)
+        if again is None or again.adapted == plan.adapted:
+            return None  # the lesson does not change this request
+        return again
+    if not governor.policy.reactive_fallback:
+        return None
+    try:
+        retry = governor.plan(plan.operation, kwargs, plan.region, exceptions=exceptions)
+    except ClientError as refused:
+        raise refused from exc
+    if retry is None or retry.invoked_model_id == plan.invoked_model_id:
+        return None
+    return retry
 
 
 def _governed(operation: str, name: str) -> Callable[..., Any]:
@@ -311,6 +327,20 @@ for _operation in OPERATIONS.values():
 del _operation
 
 
+@overload
+def wrap(
+    runtime_client: _AioClient,
+    *,
+    policy: Policy | None = None,
+    catalog: Catalog | None = None,
+    ledger: Ledger | None = None,
+    prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None = None,
+    shadow: Shadow | None = None,
+    budgets: Iterable[Budget] | None = None,
+) -> AsyncLifecycleClient: ...
+
+
+@overload
 def wrap(
     runtime_client: Any,
     *,
@@ -320,8 +350,24 @@ def wrap(
     prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None = None,
     shadow: Shadow | None = None,
     budgets: Iterable[Budget] | None = None,
-) -> LifecycleClient:
+) -> LifecycleClient: ...
+
+
+def wrap(
+    runtime_client: Any,
+    *,
+    policy: Policy | None = None,
+    catalog: Catalog | None = None,
+    ledger: Ledger | None = None,
+    prices: PriceBook | Mapping[Any, Any] | str | os.PathLike[str] | None = None,
+    shadow: Shadow | None = None,
+    budgets: Iterable[Budget] | None = None,
+) -> LifecycleClient | AsyncLifecycleClient:
     """Govern an existing ``boto3.client("bedrock-runtime")``.
+
+    An aiobotocore ``bedrock-runtime`` client (from ``AioSession.create_client`` or an
+    aioboto3 session) is governed the same way by a :class:`AsyncLifecycleClient`, whose
+    methods are awaited (see docs/async.md).
 
     ``catalog`` defaults to the process-wide catalog, except for a client whose endpoint is not
     an AWS one (a local fake or proxy): that gets a catalog of its own that asks the same
@@ -331,7 +377,7 @@ def wrap(
     successor (see :class:`Shadow`). ``budgets`` are charged with the calls they cover (see
     :class:`Budget`).
     """
-    if isinstance(runtime_client, LifecycleClient):
+    if isinstance(runtime_client, LifecycleClient) or _is_async_face(runtime_client):
         runtime_client = runtime_client.unwrap()
     meta = getattr(runtime_client, "meta", None)
     service = getattr(getattr(meta, "service_model", None), "service_name", None)
@@ -345,7 +391,22 @@ def wrap(
     governor = make_governor(
         catalog=catalog, policy=policy, ledger=ledger, prices=prices, budgets=budgets
     )
+    if _is_aiobotocore(runtime_client):
+        from ._aio_client import AsyncLifecycleClient
+
+        return AsyncLifecycleClient(runtime_client, governor, shadow)
     return LifecycleClient(runtime_client, governor, shadow)
+
+
+def _is_aiobotocore(runtime_client: Any) -> bool:
+    """Whether ``runtime_client`` is an aiobotocore client (never imports aiobotocore)."""
+    module = sys.modules.get("aiobotocore.client")
+    return module is not None and isinstance(runtime_client, module.AioBaseClient)
+
+
+def _is_async_face(runtime_client: Any) -> bool:
+    module = sys.modules.get("bedrock_lifecycle._aio_client")
+    return module is not None and isinstance(runtime_client, module.AsyncLifecycleClient)
 
 
 def _catalog_for(runtime_client: Any) -> Catalog:

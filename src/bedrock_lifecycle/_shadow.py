@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import inspect
 import itertools
 import json
 import logging
@@ -24,7 +25,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, MutableMapping
 from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -634,6 +635,9 @@ def _watch_primary(pair: _Pair, shadow: Shadow) -> None:
         if body is None:
             shadow.primary_done(pair, pair.primary)
             return
+        if inspect.iscoroutinefunction(getattr(body, "read", None)):  # aiobotocore's body
+            response["body"] = _AsyncWatchedBody(body, shadow, pair)
+            return
         response["body"] = _watched_body()(body, shadow, pair)
         return
     key = OPERATIONS[operation].stream_key
@@ -711,6 +715,88 @@ def _watched_body() -> type[Any]:
     return WatchedBody
 
 
+class _AsyncWatchedBody:
+    """:func:`_watched_body` for aiobotocore's body (``await body.read()``): what the caller
+    reads is handed to the pair once it is read to the end or closed.
+
+    aiobotocore's body class differs by release (a ``wrapt`` proxy in 2.x, a
+    ``StreamingBody`` subclass in 3.x), so this one delegates instead of subclassing: the
+    async reading API is its own (every way of reading goes through :meth:`read`), anything
+    else is the body underneath's.
+    """
+
+    _CHUNK = 1024
+
+    def __init__(self, inner: Any, shadow: Shadow, pair: _Pair) -> None:
+        self._body = inner
+        self._shadow: Shadow | None = shadow
+        self._pair = pair
+        self._parts: list[bytes] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("_body", "_shadow", "_pair", "_parts"):
+            raise AttributeError(name)
+        return getattr(self._body, name)
+
+    async def read(self, amt: int | None = None) -> bytes:
+        if amt is None:
+            data: bytes = await self._body.read()
+            parts = self._parts
+            self._end(b"".join((*parts, data)) if parts else data)
+            return data
+        data = await self._body.read(amt)
+        if data:
+            self._parts.append(data)
+        else:
+            self._end(b"".join(self._parts))
+        return data
+
+    async def iter_chunks(self, chunk_size: int = _CHUNK) -> AsyncIterator[bytes]:
+        while True:
+            chunk = await self.read(chunk_size)
+            if not chunk:
+                return
+            yield chunk
+
+    async def iter_lines(
+        self, chunk_size: int = _CHUNK, keepends: bool = False
+    ) -> AsyncIterator[bytes]:
+        pending = b""
+        async for chunk in self.iter_chunks(chunk_size):
+            lines = (pending + chunk).splitlines(True)
+            for line in lines[:-1]:
+                yield line.splitlines(keepends)[0]
+            pending = lines[-1]
+        if pending:
+            yield pending.splitlines(keepends)[0]
+
+    async def readlines(self) -> list[bytes]:
+        return [line async for line in self.iter_lines()]
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self.iter_chunks()
+
+    async def __aenter__(self) -> _AsyncWatchedBody:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self._body.close()
+        finally:
+            self._end(None)
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def _end(self, data: bytes | None) -> None:
+        shadow, self._shadow = self._shadow, None
+        if shadow is not None:
+            shadow.primary_done(self._pair, partial(_invoke_seen, self._pair.response, data))
+
+
 class _WatchedStream(GovernedStream):
     """A stream whose reply, stop reason and usage are kept as the caller reads it, then handed
     to ``done`` (once: at the end, on close, or when dropped). ConverseStream text deltas are
@@ -745,6 +831,27 @@ class _WatchedStream(GovernedStream):
                     if "chunk" in event:
                         parts.append(event["chunk"].get("bytes"))
                     yield event
+        finally:
+            self._end()
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._watched_events()
+
+    async def _watched_events(self) -> AsyncIterator[dict[str, Any]]:
+        """``async for`` (aiobotocore): what ``__iter__`` keeps, kept the same way."""
+        parts = self._parts
+        try:
+            async for event in self._inner:
+                if self._converse:
+                    if "contentBlockDelta" in event:
+                        parts.append(event["contentBlockDelta"])
+                    elif "messageStop" in event:
+                        self._stop = event["messageStop"]
+                    elif "metadata" in event:
+                        self._figures = stream_metadata_figures(event)
+                elif "chunk" in event:
+                    parts.append(event["chunk"].get("bytes"))
+                yield event
         finally:
             self._end()
 

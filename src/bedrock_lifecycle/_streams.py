@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Union
 
 from botocore.eventstream import EventStream
 from botocore.exceptions import EventStreamError
@@ -27,12 +28,12 @@ Head = tuple[Any, Any, Any]
 """The start of a stream's pending record: ``(template, timestamp, request_id)``; the figures
 read from the stream complete it."""
 
-Restart = Callable[
-    [EventStreamError],
-    "tuple[EventStream[dict[str, Any]], Sink | None, Head] | None",
-]
+Replacement = Union["tuple[EventStream[dict[str, Any]], Sink | None, Head]", None]
+
+Restart = Callable[[EventStreamError], Replacement | Awaitable[Replacement]]
 """Called when the stream fails before its first event: a replacement stream and where its
-usage goes, or ``None`` to let the error through."""
+usage goes, or ``None`` to let the error through. The async face's restart returns an
+awaitable of the same (it is awaited under ``async for``)."""
 
 
 class GovernedStream(_StreamBase):
@@ -109,13 +110,64 @@ class GovernedStream(_StreamBase):
                     if started or restart is None:
                         raise
                     replacement = restart(exc)
-                    if replacement is None:
+                    if not isinstance(replacement, tuple):  # None: the error goes through
                         raise
                     inner.close()
                     self._inner, sink, self._head = replacement
                     self._once = [sink] if sink is not None else []
         finally:
             self._finish()
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        """``async for``, over an aiobotocore ``AioEventStream``: the same recording as
+        ``for`` (see the class), and the same reactive restart (awaited).
+
+        A consumer that stops early (``break``, an exception, the task cancelled) leaves the
+        loop through the ``finally`` below: the HTTP response is closed, and what was seen is
+        recorded, as :meth:`close` does.
+        """
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[dict[str, Any]]:
+        started = done = False
+        try:
+            while True:
+                inner = self._inner
+                try:
+                    async for event in inner:
+                        started = True
+                        if self._once:
+                            if self._converse:
+                                if "metadata" in event:
+                                    self._figures = stream_metadata_figures(event)
+                            else:
+                                try:  # noqa: SIM105 - as in __iter__
+                                    self._last = event["chunk"]["bytes"]
+                                except (KeyError, TypeError):
+                                    pass
+                        yield event
+                    done = True
+                    return
+                except EventStreamError as exc:
+                    restart, self._restart = self._restart, None
+                    if started or restart is None:
+                        raise
+                    replacement = restart(exc)
+                    if inspect.isawaitable(replacement):
+                        replacement = await replacement
+                    if not isinstance(replacement, tuple):
+                        raise
+                    inner.close()
+                    self._inner, sink, self._head = replacement
+                    self._once = [sink] if sink is not None else []
+        finally:
+            if not done:
+                try:
+                    self._inner.close()  # the connection is not left half-read
+                finally:
+                    self._finish()
+            else:
+                self._finish()
 
     def _finish(self) -> None:
         try:
