@@ -112,15 +112,17 @@ class _Handlers:
             decision, now = reused
             sent, adapted = decision.prepare(params)
             context[_PLAN_KEY] = _Reused(decision, now, sent, params, adapted)
-        else:
-            plan = self.governor.plan(operation, params, region)
-            if plan is None:
-                return None
-            context[_PLAN_KEY] = plan
-            sent = plan.params
-        if sent is params:
-            return None  # unchanged: botocore keeps its own dict
-        return dict(sent)
+            if sent is params:
+                return None  # unchanged: botocore keeps its own dict
+            # A rewrite makes a new dict for each call: botocore may have it as it is.
+            return sent  # type: ignore[return-value]
+        plan = self.governor.plan(operation, params, region)
+        if plan is None:
+            return None
+        context[_PLAN_KEY] = plan
+        if plan.params is params:
+            return None
+        return dict(plan.params)  # the plan keeps its own (a kept decision is made from it)
 
     def after(
         self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any
