@@ -32,7 +32,10 @@ messages = [{"role": "user", "content": [{"text": "Say hello."}]}]
 with FakeBedrock(world, now=datetime(2026, 1, 15, tzinfo=timezone.utc)) as fake:
     # real: client = bl.client(region_name="us-east-1", policy=policy)
     catalog = bl.Catalog(control_client=fake.client("bedrock"), persist=False, clock=fake.clock)
-    client = bl.wrap(fake.client("bedrock-runtime"), policy=policy, catalog=catalog)
+    # The fake's client is typed Any, so wrap() cannot tell sync from async: say which it is.
+    client: bl.LifecycleClient = bl.wrap(
+        fake.client("bedrock-runtime"), policy=policy, catalog=catalog
+    )
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -33,17 +33,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError, EventStreamError
 
-from ._catalog import Catalog
-from ._client import _MAX_SENDS, reactive_plan
+from ._client import reactive_plan
 from ._decision import Decision
-from ._governor import Governor, _stacklevel, deferred_warnings
+from ._face import MAX_SENDS, GovernedFace
+from ._governor import Governor, caller_stacklevel, deferred_warnings
 from ._operations import OPERATIONS, STREAM_KEYS
 from ._plan import CallPlan
-from ._policy import Policy
-from ._pricing import PriceBook
 from ._shadow import Shadow
 from ._streams import Head, Sink
-from .ledger import Ledger
 
 if TYPE_CHECKING:
     from types_aiobotocore_bedrock_runtime import BedrockRuntimeClient as _AioClientBase
@@ -91,13 +88,13 @@ async def _off_loop(function: Callable[..., Any], *args: Any) -> Any:
     """
     outcome: _Planned = await asyncio.to_thread(_run_deferred, function, *args)
     for message, category in outcome.said:
-        warnings.warn(message, category, stacklevel=_stacklevel())
+        warnings.warn(message, category, stacklevel=caller_stacklevel())
     if outcome.error is not None:
         raise outcome.error
     return outcome.value
 
 
-class AsyncLifecycleClient(_AioClientBase):
+class AsyncLifecycleClient(GovernedFace, _AioClientBase):
     """A governed aiobotocore ``bedrock-runtime`` client.
 
     Every method is awaited exactly as aiobotocore's is, with the same arguments and results;
@@ -113,62 +110,8 @@ class AsyncLifecycleClient(_AioClientBase):
     def __init__(
         self, runtime_client: Any, governor: Governor, shadow: Shadow | None = None
     ) -> None:
-        if shadow is not None and not isinstance(shadow, Shadow):
-            raise TypeError(f"shadow must be a Shadow, not {type(shadow).__name__}")
-        self._client = runtime_client
-        self._governor = governor
-        self._shadow = shadow
-        self._region: str | None = runtime_client.meta.region_name
-        self._exceptions: Any = getattr(runtime_client, "exceptions", None)
+        super().__init__(runtime_client, governor, shadow)
         self._bridge: LoopBridge | None = None
-
-    # -- what the wrapper adds ---------------------------------------------------------------
-
-    @property
-    def governor(self) -> Governor:
-        """The decision object behind this client (shared with nothing else)."""
-        return self._governor
-
-    @property
-    def catalog(self) -> Catalog:
-        """The lifecycle catalog consulted on every call."""
-        return self._governor.catalog
-
-    @property
-    def shadow(self) -> Shadow | None:
-        """Where a sample of calls is mirrored to their successor, if anywhere."""
-        return self._shadow
-
-    @property
-    def ledger(self) -> Ledger | None:
-        """Where usage records go."""
-        return self._governor.ledger
-
-    @property
-    def policy(self) -> Policy:
-        """What happens to Legacy, extended-access and end-of-life models."""
-        return self._governor.policy
-
-    @property
-    def prices(self) -> PriceBook | None:
-        """The price book used to cost each call."""
-        return self._governor.prices
-
-    def unwrap(self) -> Any:
-        """The aiobotocore client underneath, ungoverned."""
-        return self._client
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("_client", "_governor", "_shadow", "_bridge"):
-            raise AttributeError(name)
-        return getattr(self._client, name)
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(dir(self._client)))
-
-    def __repr__(self) -> str:
-        region = getattr(self._client.meta, "region_name", None)
-        return f"<AsyncLifecycleClient bedrock-runtime region={region!r}>"
 
     async def __aenter__(self) -> Self:
         await self._client.__aenter__()
@@ -264,7 +207,7 @@ class AsyncLifecycleClient(_AioClientBase):
             try:
                 response = await method(**retry.params)
             except ClientError as again:
-                if sends >= _MAX_SENDS:
+                if sends >= MAX_SENDS:
                     raise
                 plan, exc = retry, again
                 continue

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError, EventStreamError
 from ._budget import Budget
 from ._catalog import Catalog, default_catalog
 from ._decision import Decision
+from ._face import MAX_ATTEMPTS, MAX_SENDS, GovernedFace
 from ._governor import Governor, make_governor
 from ._operations import OPERATIONS, STREAM_KEYS
 from ._plan import CallPlan
@@ -40,13 +41,8 @@ else:
 
 __all__ = ["LifecycleClient", "client", "make_governor", "wrap"]
 
-#: Sends of one call to one model: the first, then one per parameter Bedrock names as refused.
-_MAX_ATTEMPTS = 3
-#: Sends of one call in all, across successors and adaptations.
-_MAX_SENDS = 6
 
-
-class LifecycleClient(_ClientBase):
+class LifecycleClient(GovernedFace, _ClientBase):
     """A governed ``bedrock-runtime`` client.
 
     Has every method of the boto3 client with the same arguments and results. The six model
@@ -58,69 +54,9 @@ class LifecycleClient(_ClientBase):
     goes straight to the wrapped client. Safe to share across threads, as boto3 clients are.
     """
 
-    def __init__(
-        self, runtime_client: Any, governor: Governor, shadow: Shadow | None = None
-    ) -> None:
-        if shadow is not None and not isinstance(shadow, Shadow):
-            raise TypeError(f"shadow must be a Shadow, not {type(shadow).__name__}")
-        self._client = runtime_client
-        self._governor = governor
-        self._shadow = shadow
-        # Fixed for a client's life, and read on every call.
-        self._region: str | None = runtime_client.meta.region_name
-        self._exceptions: Any = getattr(runtime_client, "exceptions", None)
-
-    # -- what the wrapper adds ---------------------------------------------------------------
-
-    @property
-    def governor(self) -> Governor:
-        """The decision object behind this client (shared with nothing else)."""
-        return self._governor
-
-    @property
-    def catalog(self) -> Catalog:
-        """The lifecycle catalog consulted on every call."""
-        return self._governor.catalog
-
-    @property
-    def shadow(self) -> Shadow | None:
-        """Where a sample of calls is mirrored to their successor, if anywhere."""
-        return self._shadow
-
     def _unwrapped(self, region: str | None) -> Any:
         """The client shadows are sent with: the ungoverned one underneath."""
         return self._client
-
-    @property
-    def ledger(self) -> Ledger | None:
-        """Where usage records go."""
-        return self._governor.ledger
-
-    @property
-    def policy(self) -> Policy:
-        """What happens to Legacy, extended-access and end-of-life models."""
-        return self._governor.policy
-
-    @property
-    def prices(self) -> PriceBook | None:
-        """The price book used to cost each call."""
-        return self._governor.prices
-
-    def unwrap(self) -> Any:
-        """The boto3 client underneath, ungoverned."""
-        return self._client
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("_client", "_governor", "_shadow"):
-            raise AttributeError(name)
-        return getattr(self._client, name)
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(dir(self._client)))
-
-    def __repr__(self) -> str:
-        region = getattr(self._client.meta, "region_name", None)
-        return f"<LifecycleClient bedrock-runtime region={region!r}>"
 
     # -- governed operations -------------------------------------------------------------------
 
@@ -177,8 +113,8 @@ class LifecycleClient(_ClientBase):
         """A call failed: retry on a successor after a lifecycle error, or on the same
         successor without what it refused; else re-raise.
 
-        A model is sent the call at most :data:`_MAX_ATTEMPTS` times (Bedrock names one refused
-        parameter per answer), and a call is sent :data:`_MAX_SENDS` times at most in all.
+        A model is sent the call at most :data:`MAX_ATTEMPTS` times (Bedrock names one refused
+        parameter per answer), and a call is sent :data:`MAX_SENDS` times at most in all.
         """
         attempts = sends = 1
         while True:
@@ -191,7 +127,7 @@ class LifecycleClient(_ClientBase):
             try:
                 response = method(**retry.params)
             except ClientError as again:
-                if sends >= _MAX_SENDS:
+                if sends >= MAX_SENDS:
                     raise
                 plan, exc = retry, again
                 continue
@@ -246,14 +182,14 @@ def reactive_plan(
 
     A lifecycle error moves the call to a successor (reactive fallback). A successor's
     ``ValidationException`` that names a parameter is learned, and the same successor is
-    tried again with the request adapted (fewer than :data:`_MAX_ATTEMPTS` sends so far).
+    tried again with the request adapted (fewer than :data:`MAX_ATTEMPTS` sends so far).
     """
     error = exc.response.get("Error", {})
     code, message = error.get("Code"), error.get("Message")
     # A lesson is learned even on the last attempt: the next call is adapted before it goes.
     kind, learned = governor.observe_error(plan, code, message)
     if kind is None:
-        if not learned or attempts >= _MAX_ATTEMPTS:
+        if not learned or attempts >= MAX_ATTEMPTS:
             return None
         again = governor.plan(plan.operation, kwargs, plan.region, exceptions=exceptions)
         if again is None or again.adapted == plan.adapted:

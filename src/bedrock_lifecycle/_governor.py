@@ -59,6 +59,7 @@ from .ledger import Ledger, MemoryLedger, PendingLedger, PendingSink
 
 __all__ = [
     "Governor",
+    "caller_stacklevel",
     "deferred_warnings",
     "lifecycle_error_kind",
     "lifecycle_metadata",
@@ -140,7 +141,7 @@ def lifecycle_error_kind(code: str | None, message: str | None, known_state: Sta
     return None
 
 
-def _stacklevel() -> int:
+def caller_stacklevel() -> int:
     """How many frames up the first frame outside this package, botocore and boto3 is."""
     frame: FrameType | None = sys._getframe(1)
     level = 1
@@ -193,7 +194,7 @@ class Governor:
         if deferred is not None:
             deferred.append((message, LifecycleDataWarning))
             return
-        warnings.warn(message, LifecycleDataWarning, stacklevel=_stacklevel())
+        warnings.warn(message, LifecycleDataWarning, stacklevel=caller_stacklevel())
 
     def budgets_changed(self) -> None:
         """A budget was spent: every reused decision is made again (the calls it covers now
@@ -646,7 +647,7 @@ class Governor:
         if deferred is not None:
             deferred.append((message, category))
             return
-        warnings.warn(message, category, stacklevel=_stacklevel())
+        warnings.warn(message, category, stacklevel=caller_stacklevel())
 
     def _warn_state(
         self,
@@ -871,4 +872,4 @@ class _Charging:
             if reached and budget.action != "warn":
                 self.governor.budgets_changed()
             for event in events:
-                budget.announce(event, _stacklevel() + 1)  # warned from inside announce()
+                budget.announce(event, caller_stacklevel() + 1)  # warned from inside announce()
