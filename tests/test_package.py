@@ -6,6 +6,7 @@ import ast
 import hashlib
 import pathlib
 import re
+import subprocess
 import sys
 
 import bedrock_lifecycle as bl
@@ -116,3 +117,38 @@ def test_the_library_never_imports_the_test_kit() -> None:
                 if name.startswith(("bedrock_lifecycle.testing", ".testing", "..testing"))
             ]
     assert offenders == []
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    """A private name (``_x``) is its module's own: sharing it means making it public there."""
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if not (node.level or (node.module or "").startswith("bedrock_lifecycle")):
+                continue  # another package's names are its business
+            submodules = node.module is None  # "from . import _wording" names a module
+            offenders += [
+                f"{path.relative_to(SRC)}: {node.module}.{alias.name}"
+                for alias in node.names
+                if alias.name.startswith("_") and not submodules and alias.name != "__version__"
+            ]
+    assert offenders == []
+
+
+def test_fleet_and_async_parts_load_only_when_used() -> None:
+    """A service that neither publishes snapshots, reads a shared source or policy, nor runs
+    async pays no import time for them."""
+    code = (
+        "import sys, bedrock_lifecycle as bl\n"
+        "lazy = ('bedrock_lifecycle._publish', 'bedrock_lifecycle._shared_source',\n"
+        "        'bedrock_lifecycle._shared_policy', 'bedrock_lifecycle._fleet_snapshot',\n"
+        "        'bedrock_lifecycle.aio', 'concurrent.futures.thread', 'asyncio')\n"
+        "loaded = [name for name in lazy if name in sys.modules]\n"
+        "assert not loaded, loaded\n"
+        "assert bl.publish_snapshot.__module__ == 'bedrock_lifecycle._publish'\n"
+        "assert 'bedrock_lifecycle._shared_source' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

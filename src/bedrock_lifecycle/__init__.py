@@ -44,7 +44,6 @@ from ._plan import CallPlan
 from ._policy import Action, BodyTranslator, Policy, body_family
 from ._preflight import PreflightReport, PreflightRow, preflight
 from ._pricing import Price, PriceBook, compute_cost
-from ._publish import SnapshotReport, publish_snapshot
 from ._report import (
     Comparison,
     Distribution,
@@ -64,6 +63,7 @@ from .ledger import Ledger, MemoryLedger, MultiLedger, SummaryRow, summarize
 if TYPE_CHECKING:
     from . import aio
     from ._aio_client import AsyncLifecycleClient
+    from ._publish import SnapshotReport, publish_snapshot
     from .ledger import EmfLedger, JsonlLedger, OtelLedger, SqliteLedger
 
 _LAZY_LEDGERS = frozenset({"EmfLedger", "JsonlLedger", "OtelLedger", "SqliteLedger"})
@@ -75,6 +75,13 @@ def __getattr__(name: str) -> Any:
         from . import ledger
 
         value = getattr(ledger, name)
+        globals()[name] = value
+        return value
+    # Publishing a fleet snapshot is a scheduled job's work, not a service's: loaded when asked.
+    if name in ("SnapshotReport", "publish_snapshot"):
+        from . import _publish
+
+        value = getattr(_publish, name)
         globals()[name] = value
         return value
     # The async face loads on first use too (asyncio; aiobotocore only when a client is made).

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cachetools import TLRUCache
 
@@ -54,8 +54,10 @@ from ._resolutions import Resolutions
 from ._shared_regions import DEFAULT_SOURCE_MAX_AGE, SharedRegions
 from ._shared_regions import SOURCE_ENV as SOURCE_ENV
 from ._shared_regions import SOURCE_MAX_AGE_ENV as SOURCE_MAX_AGE_ENV
-from ._shared_source import SourceStats
 from ._single_flight import SingleFlight
+
+if TYPE_CHECKING:
+    from ._shared_source import SourceStats
 
 __all__ = [
     "DEFAULT_SOURCE_MAX_AGE",

@@ -45,9 +45,8 @@ from ._ids import parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, State
 from ._operations import GOVERNED_OPERATIONS, OPERATIONS
 from ._plan import CallPlan
-from ._policy import Action, Policy, shared_policy_of
+from ._policy import POLICY_ENV, Action, Policy, shared_policy_of
 from ._pricing import PriceBook, price_book
-from ._shared_policy import default_policy
 from ._streams import Head, Restart, Sink
 from ._succession import Succession, walk_successors
 from ._usage import (
@@ -805,6 +804,16 @@ def _counts_invoke_body(plan: CallPlan) -> bool:
     return isinstance(shape, Mapping) and "invokeModel" in shape
 
 
+def _default_policy() -> Policy:
+    """``Policy()``, or the shared policy ``BEDROCK_LIFECYCLE_POLICY`` names (its reader is
+    loaded only then)."""
+    if not os.environ.get(POLICY_ENV, "").strip():
+        return Policy()
+    from ._shared_policy import default_policy
+
+    return default_policy()
+
+
 def make_governor(
     *,
     catalog: Catalog,
@@ -830,7 +839,7 @@ def make_governor(
             raise TypeError(f"budgets must be Budget objects, not {type(budget).__name__}")
     return Governor(
         catalog=catalog,
-        policy=policy if policy is not None else default_policy(),
+        policy=policy if policy is not None else _default_policy(),
         ledger=ledger if ledger is not None else MemoryLedger(),
         prices=price_book(prices),
         budgets=chosen,

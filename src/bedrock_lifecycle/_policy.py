@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BODY_FAMILIES",
+    "POLICY_ENV",
     "Action",
     "BodyTranslator",
     "Policy",
@@ -64,6 +65,9 @@ class Action(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+
+POLICY_ENV = "BEDROCK_LIFECYCLE_POLICY"
+"""Names the shared policy used when none is given (see :meth:`Policy.from_source`)."""
 
 _ALL_ACTIONS = frozenset(Action)
 _EOL_ACTIONS = frozenset({Action.FALLBACK, Action.ERROR})

@@ -38,6 +38,7 @@ from . import _wording as wording
 from ._catalog import TTL_ENV
 from ._config_files import parse_mapping_bytes
 from ._errors import ConfigurationError
+from ._policy import POLICY_ENV
 from ._shared_source import SharedSource, SourceStats, SourceUnavailable
 
 if TYPE_CHECKING:
@@ -46,9 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["POLICY_ENV", "SharedPolicy", "default_policy"]
 
 logger = logging.getLogger(__name__)
-
-POLICY_ENV = "BEDROCK_LIFECYCLE_POLICY"
-"""Where the policy used when none is given lives: ``s3://bucket/key``, a path or ``file://``."""
 
 _WHAT = "shared policy"
 

@@ -19,12 +19,13 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._cache_file import RegionData
 from ._errors import ConfigurationError, LifecycleDataWarning
-from ._fleet_snapshot import decode_snapshot
-from ._shared_source import SharedSource, SourceStats, SourceTooLarge, SourceUnavailable
+
+if TYPE_CHECKING:  # loaded when a source is configured: most processes have none
+    from ._shared_source import SharedSource, SourceStats
 
 __all__ = [
     "DEFAULT_SOURCE_MAX_AGE",
@@ -181,6 +182,8 @@ class SharedRegions:
         setting = source_from_env(source)
         if setting is not None:
             location, origin = setting
+            from ._shared_source import SharedSource
+
             try:
                 # Parses the location only: no client, no request until a lookup needs a region.
                 shared = SharedSource(location, session=session)
@@ -240,6 +243,9 @@ class SharedRegions:
         source = self.source
         if source is None:
             return Fetched(read=False)
+        from ._fleet_snapshot import decode_snapshot
+        from ._shared_source import SourceTooLarge, SourceUnavailable
+
         try:
             body = source.read()
         except SourceTooLarge as exc:
