@@ -41,7 +41,9 @@ class SnapshotReport:
 
     ``regions`` has one :class:`RefreshResult` per region asked, in order; ``changes`` in each
     are against the snapshot found at the location before (none the first time). The snapshot
-    is ``written`` when at least one region was fetched; a region that failed is left out of it.
+    is ``written`` when at least one region was fetched. A region that failed keeps the previous
+    snapshot's copy (``carried``, with its own fetch time, so readers still judge its age), or
+    is left out when there was none.
     """
 
     location: str
@@ -53,15 +55,17 @@ class SnapshotReport:
     previous_as_of: datetime | None = None
     """When the snapshot it replaced was published (``None``: there was none, or it was
     unreadable)."""
+    carried: tuple[str, ...] = ()
+    """Regions that failed this time and hold the previous snapshot's copy."""
 
     @property
     def covered(self) -> tuple[str, ...]:
-        """The regions in the snapshot."""
-        return tuple(result.region for result in self.regions if result.ok)
+        """The regions in the snapshot: fetched now, or carried from the previous one."""
+        return tuple(r.region for r in self.regions if r.ok or r.region in self.carried)
 
     @property
     def failed(self) -> dict[str, str]:
-        """Region -> error code, for the regions left out."""
+        """Region -> error code, for the regions that failed (carried or left out)."""
         return {r.region: r.error or "failed" for r in self.regions if not r.ok}
 
 
@@ -132,6 +136,11 @@ def publish_snapshot(
             copy = catalog.fetched_region(result.region) if result.ok else None
             if copy is not None:
                 fetched[result.region] = copy
+        # A region that failed now (throttled, a blip) keeps the last published copy: readers
+        # then go on using it until it is older than their source_max_age, instead of every
+        # process asking the control plane for that region at once.
+        kept = previous.regions if previous is not None else {}
+        carried = tuple(r.region for r in results if not r.ok and r.region in kept)
     finally:
         catalog.close(timeout=5)
     as_of = now()
@@ -144,6 +153,7 @@ def publish_snapshot(
         )
         return SnapshotReport(target.location, as_of, results, False, 0, previous_as_of)
     failed = {r.region: r.error or "failed" for r in results if not r.ok}
+    fetched.update((region, kept[region]) for region in carried)
     from . import __version__
 
     body = encode_snapshot(
@@ -160,7 +170,7 @@ def publish_snapshot(
             "bedrock_lifecycle.size": len(body),
         },
     )
-    return SnapshotReport(target.location, as_of, results, True, len(body), previous_as_of)
+    return SnapshotReport(target.location, as_of, results, True, len(body), previous_as_of, carried)
 
 
 def _previous(target: SharedSource) -> FleetSnapshot | None:

@@ -258,6 +258,40 @@ def test_a_region_that_fails_is_reported_and_left_out(
     assert document["regions_failed"] == {"eu-west-3": "AccessDeniedException"}
 
 
+def test_a_region_that_fails_keeps_the_previous_snapshots_copy(
+    fake: FakeBedrock, s3: Any, location: str
+) -> None:
+    first = publish(fake, location)
+    assert first.carried == ()
+    before = json.loads(s3.get_object(Bucket=BUCKET, Key=key_of(location))["Body"].read())
+    fake.advance(HOUR)
+    with FakeBedrock(scenario()) as throttled:
+        throttled.inject(LIST, FaultKind.ACCESS_DENIED)
+        factory = control(fake)
+        report = bl.publish_snapshot(
+            location,
+            regions=REGIONS,
+            client_factory=lambda r: (
+                throttled.client("bedrock", r) if r == "eu-west-1" else factory(r)
+            ),
+            clock=fake.clock,
+            session=new_session(),
+        )
+    assert report.written
+    assert report.failed == {"eu-west-1": "AccessDeniedException"}
+    assert report.carried == ("eu-west-1",)
+    assert report.covered == REGIONS
+    after = json.loads(s3.get_object(Bucket=BUCKET, Key=key_of(location))["Body"].read())
+    # The carried copy is the old one, fetch time and all, so a reader still judges its age;
+    # the region that answered is new.
+    assert after["regions"]["eu-west-1"] == before["regions"]["eu-west-1"]
+    assert (
+        after["regions"]["us-east-1"]["fetched_at"] > before["regions"]["us-east-1"]["fetched_at"]
+    )
+    assert after["regions_failed"] == {"eu-west-1": "AccessDeniedException"}
+    assert sorted(after["regions_covered"]) == sorted(REGIONS)
+
+
 def test_nothing_is_written_when_every_region_fails(
     fake: FakeBedrock, s3: Any, location: str
 ) -> None:
@@ -705,6 +739,19 @@ def test_refresh_to_s3_prints_json_and_says_what_it_left_out(
     assert [r["models"] for r in report["regions"]] == [2, 2]
     body = s3.get_object(Bucket=BUCKET, Key=key_of(location))["Body"].read()
     assert len(body) == report["size"]
+    served.inject(LIST, FaultKind.ACCESS_DENIED, times=1)  # one region's listing is refused
+    partial = subprocess.run(
+        [*COMMAND, "refresh", "-r", "us-east-1", "-r", "eu-west-1", "--to", location,
+         "--endpoint-url", served.endpoint_url],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert partial.returncode == 0, partial.stderr
+    assert partial.stderr == (
+        "bedrock-lifecycle: snapshot of 2 regions (1 failed: 1 kept from the previous "
+        f"snapshot) written to {location}\n"
+    )
+    body = s3.get_object(Bucket=BUCKET, Key=key_of(location))["Body"].read()
+    assert sorted(decode_snapshot(body).regions) == sorted(REGIONS)
     env["BEDROCK_LIFECYCLE_OFFLINE"] = "1"  # every region fails: nothing published, status 1
     failed = subprocess.run(
         [*COMMAND, "refresh", "-r", "us-east-1", "--to", location],

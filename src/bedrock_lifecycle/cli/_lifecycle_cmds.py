@@ -431,17 +431,22 @@ def _publish(args: argparse.Namespace, out: Output) -> int:
                 ),
                 "regions_covered": list(report.covered),
                 "regions_failed": report.failed,
+                "regions_carried": list(report.carried),
                 "regions": [_result_json(result, now) for result in report.regions],
             }
         )
     else:
         _print_results(report.regions, now, out)
-        failed = len(report.failed)
+        failed, carried = len(report.failed), len(report.carried)
         if report.written:
+            detail = ""
+            if failed:
+                kept = f"{carried} kept from the previous snapshot" if carried else ""
+                gone = f"{failed - carried} left out" if failed > carried else ""
+                detail = f" ({failed} failed: {', '.join(part for part in (kept, gone) if part)})"
             out.note(
                 f"snapshot of {len(report.covered)} region{'s' * (len(report.covered) != 1)}"
-                f"{f' ({failed} failed, left out)' if failed else ''} written to "
-                f"{report.location}"
+                f"{detail} written to {report.location}"
             )
         else:
             out.note(f"every region failed: nothing written to {report.location}")
