@@ -32,6 +32,7 @@ from ._ids import parse_model_id
 from ._operations import OPERATIONS
 
 __all__ = [
+    "MAX_ATTEMPTS",
     "PARAMETERS",
     "Adaptation",
     "Adapter",
@@ -40,6 +41,10 @@ __all__ = [
     "adapt_request",
     "constraint_from_refusal",
 ]
+
+MAX_ATTEMPTS = 3
+"""Sends of one request to one model: the first, then one per parameter Bedrock names as
+refused (each refusal is learned, and the request adapted, before the next)."""
 
 PARAMETERS = ("temperature", "topP", "topK", "maxTokens")
 """The inference parameters constraints name, spelled as the Converse API spells them."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._catalog import Catalog
+from ._constraints import MAX_ATTEMPTS
 from ._governor import Governor
 from ._policy import Policy
 from ._pricing import PriceBook
@@ -19,8 +20,6 @@ from .ledger import Ledger
 
 __all__ = ["MAX_ATTEMPTS", "MAX_SENDS", "GovernedFace"]
 
-MAX_ATTEMPTS = 3
-"""Sends of one call to one model: the first, then one per parameter Bedrock names as refused."""
 MAX_SENDS = 6
 """Sends of one call in all, across successors and adaptations."""
 

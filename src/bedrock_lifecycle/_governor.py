@@ -731,25 +731,38 @@ class Governor:
     def learn_refusal(self, plan: CallPlan, code: str | None, message: str | None) -> bool:
         """Remember what a successor refused; ``True`` when the refusal names a constraint.
 
-        Only for a fallback with request adaptation on: a ``ValidationException`` that names a
-        parameter (refused alone or with another, or a ``maxTokens`` ceiling) becomes a
-        constraint of the model called, so every later call adapts before sending.
+        Only for a fallback (see :meth:`learn_refused`).
         """
-        if not plan.fallback or not self.policy.adapt_requests:
+        if not plan.fallback:
+            return False
+        return self.learn_refused(
+            plan.invoked_base or plan.invoked_model_id, plan.invoked_model_id, code, message
+        )
+
+    def learn_refused(
+        self, target: str, model_id: str, code: str | None, message: str | None
+    ) -> bool:
+        """Remember that ``target`` (a base model id; called as ``model_id``) refused a
+        request; ``True`` when the refusal names a constraint.
+
+        With request adaptation on, a ``ValidationException`` that names a parameter (refused
+        alone or with another, or a ``maxTokens`` ceiling) becomes a constraint of ``target``,
+        so every later request to it adapts before it is sent. Fallbacks and shadows learn it.
+        """
+        if not self.policy.adapt_requests:
             return False
         if (code or "").lower() != "validationexception":
             return False
         learned = constraint_from_refusal(message)
         if learned is None:
             return False
-        target = plan.invoked_base or plan.invoked_model_id
         if not self.constraints().learn(target, learned):
             return True  # known already (another call learned it first): adapt and retry
         logger.warning(
             "%s",
-            wording.constraint_learned(plan.invoked_model_id, learned.describe()),
+            wording.constraint_learned(model_id, learned.describe()),
             extra={
-                "bedrock_lifecycle.model_id": plan.invoked_model_id,
+                "bedrock_lifecycle.model_id": model_id,
                 "bedrock_lifecycle.constraint": learned.describe(),
             },
         )

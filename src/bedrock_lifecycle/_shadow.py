@@ -30,6 +30,9 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
+from ._constraints import MAX_ATTEMPTS
 from ._operations import OPERATIONS
 from ._pricing import compute_cost
 from ._shadow_record import (
@@ -403,15 +406,11 @@ class Shadow:
         """Send one shadow and keep its side of the pair."""
         governor = pair.governor
         rewrite = pair.target
-        sent, _ = rewrite.apply(pair.params)
         client = client_for(pair.region)
         method = getattr(client, OPERATIONS[pair.twin].method)
         started = time.perf_counter()
         try:
-            response = method(**sent)
-            if pair.twin == "InvokeModel":
-                body = response.get("body")
-                response = {**response, "body": body.read() if body is not None else b""}
+            response = self._call(governor, rewrite, method, pair)
         except Exception as exc:
             side = failed_side(rewrite.model_id, exc, _ms(started))
             with self._lock:
@@ -429,6 +428,33 @@ class Shadow:
                 if self._day.add(day, side.cost_usd):
                     self._limit_reached(self._day, "day")
         self._settle(pair, side, response)
+
+    @staticmethod
+    def _call(
+        governor: Governor, rewrite: Rewrite, method: Callable[..., Any], pair: _Pair
+    ) -> dict[str, Any]:
+        """Send the shadow as a fallback would send it: a parameter the successor refuses is
+        learned (for every later call, shadow or fallback) and the request sent again adapted,
+        up to :data:`MAX_ATTEMPTS` sends. An InvokeModel body is read here."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            sent, _ = rewrite.apply(pair.params)
+            try:
+                response: dict[str, Any] = method(**sent)
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                code, message = error.get("Code"), error.get("Message")
+                if attempt == MAX_ATTEMPTS or not governor.learn_refused(
+                    rewrite.target, rewrite.model_id, code, message
+                ):
+                    raise
+                if rewrite.apply(pair.params)[0] == sent:
+                    raise  # the lesson does not change this request
+                continue
+            if pair.twin == "InvokeModel":
+                body = response.get("body")
+                response = {**response, "body": body.read() if body is not None else b""}
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _settle(
         self,

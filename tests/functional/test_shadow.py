@@ -396,3 +396,43 @@ def test_pairs_never_read_are_written_past_a_bound(
     assert shadow.stats()["dropped"] == 0
     assert written_before_close >= 4  # the oldest were written while the others waited
     assert len(shadow.records()) == 8
+
+
+@pytest.fixture
+def picky() -> Iterator[World]:
+    """NEW refuses temperature with top_p, as Claude Sonnet 4.5 does (a real Bedrock refusal)."""
+    scenario = Scenario(
+        models=(
+            FakeModel(OLD, legacy_at=ACTIVE_AT.date(), eol_at=LEGACY_AT.replace(year=2027).date()),
+            FakeModel(NEW, refuses_together=(("temperature", "top_p"),)),
+        )
+    )
+    with FakeBedrock(scenario, now=ACTIVE_AT) as fake:
+        yield World(fake, "inprocess")
+
+
+def test_a_shadow_is_adapted_to_what_a_refusing_successor_accepts(picky: World) -> None:
+    """The shadow is the request a fallback would send: a successor that refuses temperature
+    with topP gets it without topP, and answers, instead of every shadow failing."""
+    shadow = bl.Shadow(rate=1.0)
+    picky.at(LEGACY_AT)
+    client = picky.client(policy=POLICY, shadow=shadow)
+    sampling = {"temperature": 0.5, "topP": 0.9}
+    client.converse(modelId=OLD, messages=MESSAGES, inferenceConfig=sampling)
+    body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64,
+                       "temperature": 0.5, "top_p": 0.9,
+                       "messages": [{"role": "user", "content": "hi"}]}).encode()  # fmt: skip
+    client.invoke_model(modelId=OLD, body=body)["body"].read()
+    shadow.close()
+    records = shadow.records()
+    assert [(r.shadow_operation, r.shadow.ok, r.shadow.error_code) for r in records] == [
+        ("Converse", True, None),
+        ("InvokeModel", True, None),
+    ]
+    sent = {r.operation: json.loads(r.body) for r in picky.fake.requests if r.model_id == NEW}
+    assert sent["Converse"]["inferenceConfig"] == {"temperature": 0.5}
+    assert "top_p" not in sent["InvokeModel"] and sent["InvokeModel"]["temperature"] == 0.5
+    # The primary went to OLD as the caller wrote it: both parameters.
+    primary = [json.loads(r.body) for r in picky.fake.requests if r.model_id == OLD]
+    assert primary[0]["inferenceConfig"] == sampling
+    assert primary[1]["top_p"] == 0.9
