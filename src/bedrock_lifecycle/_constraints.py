@@ -155,6 +155,12 @@ class ModelConstraints:
             source=source,
         )
 
+    @classmethod
+    def from_refusal(cls, message: str | None) -> ModelConstraints | None:
+        """The constraint a Bedrock ``ValidationException`` message names (a parameter refused
+        alone or with another, or a ``maxTokens`` ceiling), or ``None`` when it names none."""
+        return constraint_from_refusal(message)
+
     @property
     def empty(self) -> bool:
         """Whether this refuses nothing."""

@@ -45,6 +45,8 @@ OLD = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 SONNET45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 NEW = f"us.{SONNET45}"
 STRICT = "amazon.example-strict-v1:0"  # an id of our own: nothing bundled knows it
+#: Refuses three parameters, one refusal at a time: more than a fallback sends to learn them.
+STRICTER = "amazon.example-stricter-v1:0"
 
 OLD_REPLY = "Paris is the capital of France, on the Seine."
 NEW_REPLY = "The capital of France is Paris."
@@ -65,6 +67,12 @@ def world() -> Scenario:
             models[SONNET45], reply=NEW_REPLY, usage=FakeUsage(input_tokens=1000, output_tokens=100)
         ),
         FakeModel(STRICT, regions=("us-east-1",), refuses=("top_k",), reply=NEW_REPLY),
+        FakeModel(
+            STRICTER,
+            regions=("us-east-1",),
+            refuses=("top_k", "temperature", "top_p"),
+            reply=NEW_REPLY,
+        ),
     )
 
 
@@ -256,14 +264,46 @@ def test_compare_finds_an_adapted_successor_ready(rehearsed: Rehearsed) -> None:
     assert found["monthly_cost_difference_usd"] == pytest.approx(-45.0)
 
 
-def test_a_successor_that_refuses_a_parameter_is_not_ready(cli: CLI, tmp_path: Path) -> None:
+def test_a_refused_parameter_is_learned_and_the_request_sent_again_adapted(
+    cli: CLI, served: FakeBedrock, tmp_path: Path
+) -> None:
+    """STRICT's refusal of top_k is in no table: Bedrock's answer names it, so the rehearsal
+    learns it and sends again without it, as a fallback does; the next prompt that sets it is
+    adapted before it is sent."""
     with_top_k = {**converse("Capital of France?"), "additionalModelRequestFields": {"top_k": 40}}
-    prompts = write_lines(tmp_path / "prompts.jsonl", with_top_k, converse("And of Spain?"))
+    prompts = write_lines(tmp_path / "prompts.jsonl", with_top_k, with_top_k)
+    served.clear_requests()
 
-    done = cli.rehearse(STRICT, prompts, "--out", "out")
+    done = cli.rehearse(STRICT, prompts, "--out", "out", "--concurrency", "1")
+    assert done.returncode == 0, done.stderr
+    assert "  successor: 2 ok" in done.stdout
+    assert "  adapted:   2 of 2 requests to the successor" in done.stdout
+    assert "additionalModelRequestFields.top_k dropped" in done.stdout
+    sent = sent_to(served.requests, STRICT)
+    assert [body.get("additionalModelRequestFields") for body in sent] == [
+        {"top_k": 40},
+        None,
+        None,
+    ]
+    assert cli("compare", "out/shadow.jsonl").returncode == 0
+
+
+def test_a_successor_that_still_refuses_is_not_ready(
+    cli: CLI, served: FakeBedrock, tmp_path: Path
+) -> None:
+    """STRICTER names one refused parameter per answer, three in all: after the fallback's
+    three sends the request is still refused, and the report says so."""
+    refused = {
+        **converse("Capital of France?", temperature=0.5, topP=0.9),
+        "additionalModelRequestFields": {"top_k": 40},
+    }
+    prompts = write_lines(tmp_path / "prompts.jsonl", refused, converse("And of Spain?"))
+    served.clear_requests()
+
+    done = cli.rehearse(STRICTER, prompts, "--out", "out", "--concurrency", "1")
     assert done.returncode == 0, done.stderr
     assert "  successor: 1 ok, 1 failed (ValidationException 1)" in done.stdout
-    assert "  adapted:   nothing" in done.stdout
+    assert len(sent_to(served.requests, STRICTER)) == 3 + 1
 
     text = cli("compare", "out/shadow.jsonl")
     assert text.returncode == 1

@@ -60,6 +60,8 @@ __all__ = ["run_compare", "run_rehearse"]
 
 DEFAULT_OUT = "bedrock-rehearsal"
 LEDGER_NAME = "shadow.jsonl"
+#: Sends after the first to a successor that refused a parameter (a fallback's limit, less one).
+_MORE_SENDS = 2
 #: Attempts per call (the first and the retries) in botocore's adaptive retry mode.
 MAX_ATTEMPTS = 8
 #: Turns Bedrock takes in one ``conversationTurns`` line (retrieve-and-generate datasets).
@@ -354,6 +356,18 @@ class _Replay:
         primary, primary_text = self._call(self.primary_id, prompt.request)
         adapted, changes = bl.adapt_request("Converse", prompt.request, self.constraints)
         shadow, shadow_text = self._call(self.shadow_id, adapted)
+        # As a fallback does: a parameter the successor refuses is learned (for this prompt and
+        # every later one) and the request sent again adapted, one more send per refusal.
+        for _ in range(_MORE_SENDS):
+            if shadow.error_code != "ValidationException":
+                break
+            learned = bl.ModelConstraints.from_refusal(shadow.error_message)
+            known = self.constraints
+            if learned is None or known.covers(learned):
+                break
+            self.constraints = known.merged(learned)  # one assignment: threads see either
+            adapted, changes = bl.adapt_request("Converse", prompt.request, self.constraints)
+            shadow, shadow_text = self._call(self.shadow_id, adapted)
         record = bl.ShadowRecord(
             timestamp=when,
             region=self.region,
