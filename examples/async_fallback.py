@@ -40,7 +40,7 @@ async def main(fake: FakeBedrock) -> None:
             response = await client.converse(modelId=MODEL, messages=MESSAGES)
         for warning in said:
             print(f"{warning.category.__name__}: {str(warning.message).splitlines()[0]}")
-        print("invoked:", response["ResponseMetadata"]["BedrockLifecycle"]["invokedModelId"])
+        print("invoked:", (bl.lifecycle_metadata(response) or {}).get("invokedModelId"))
 
         # Streams are read with async for; their usage is recorded when they end.
         streamed = await client.converse_stream(modelId=MODEL, messages=MESSAGES)
