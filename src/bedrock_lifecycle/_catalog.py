@@ -43,7 +43,7 @@ from cachetools import TLRUCache
 
 from ._bundled import load_snapshot
 from ._cache_file import CacheData, RegionData, default_cache_path, read_cache, write_cache
-from ._clock import Clock, as_utc, utc_now
+from ._clock import Clock, as_utc, seconds_from_env, utc_now
 from ._control_plane import fetch_region, is_transient, resolve_base_model
 from ._errors import ConfigurationError
 from ._ids import ModelRef, parse_model_id
@@ -128,18 +128,8 @@ def _env_flag(name: str) -> bool:
 def _ttl_from_env(explicit: timedelta) -> timedelta:
     if explicit is not DEFAULT_TTL:
         return explicit
-    raw = os.environ.get(TTL_ENV)
-    if not raw:
-        return DEFAULT_TTL
-    try:
-        seconds = float(raw)
-    except ValueError:
-        raise ConfigurationError(
-            f"must be a number of seconds, got {raw!r}", key=TTL_ENV, source="environment"
-        ) from None
-    if seconds <= 0:
-        raise ConfigurationError("must be positive", key=TTL_ENV, source="environment")
-    return timedelta(seconds=seconds)
+    seconds = seconds_from_env(TTL_ENV)
+    return DEFAULT_TTL if seconds is None else timedelta(seconds=seconds)
 
 
 def _as_timedelta(value: timedelta | float, key: str) -> timedelta:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-__all__ = ["Clock", "as_utc", "utc_now"]
+from ._errors import ConfigurationError
+
+__all__ = ["Clock", "as_utc", "seconds_from_env", "utc_now"]
 
 Clock = Callable[[], datetime]
 """A zero-argument callable returning the current time as an aware datetime."""
@@ -25,3 +28,20 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
+
+
+def seconds_from_env(name: str) -> float | None:
+    """A positive number of seconds from the environment variable ``name``; ``None`` when it is
+    unset or empty. Anything else raises :class:`ConfigurationError` naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"must be a number of seconds, got {raw!r}", key=name, source="environment"
+        ) from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigurationError("must be positive", key=name, source="environment")
+    return seconds

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _wording as wording
 from ._catalog import TTL_ENV
+from ._clock import seconds_from_env
 from ._config_files import parse_mapping_bytes
 from ._errors import ConfigurationError
 from ._policy import POLICY_ENV
@@ -58,18 +59,7 @@ def _ttl_seconds(ttl: timedelta | float | None) -> float | None:
     """Seconds between checks: explicit, else ``BEDROCK_LIFECYCLE_TTL``, else ``None`` (the
     catalog's TTL, known when a governor first plans)."""
     if ttl is None:
-        raw = os.environ.get(TTL_ENV)
-        if not raw:
-            return None
-        try:
-            seconds = float(raw)
-        except ValueError:
-            raise ConfigurationError(
-                f"must be a number of seconds, got {raw!r}", key=TTL_ENV, source="environment"
-            ) from None
-        if seconds <= 0:
-            raise ConfigurationError("must be positive", key=TTL_ENV, source="environment")
-        return seconds
+        return seconds_from_env(TTL_ENV)
     if isinstance(ttl, timedelta):
         seconds = ttl.total_seconds()
     elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool):

@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ._cache_file import RegionData
+from ._clock import seconds_from_env
 from ._errors import ConfigurationError, LifecycleDataWarning
 
 if TYPE_CHECKING:  # loaded when a source is configured: most processes have none
@@ -77,26 +78,12 @@ def source_from_env(explicit: str | os.PathLike[str] | bool | None) -> SharedSou
 def max_age_from_env(explicit: timedelta | None) -> timedelta:
     """``source_max_age``: the argument (already checked to be a timedelta, not negative), else
     ``$BEDROCK_LIFECYCLE_SOURCE_MAX_AGE`` (seconds), else :data:`DEFAULT_SOURCE_MAX_AGE`."""
-    if explicit is not None:
-        result = explicit
-    else:
-        raw = os.environ.get(SOURCE_MAX_AGE_ENV)
-        if not raw:
-            return DEFAULT_SOURCE_MAX_AGE
-        try:
-            result = timedelta(seconds=float(raw))
-        except (ValueError, OverflowError):
-            raise ConfigurationError(
-                f"must be a number of seconds, got {raw!r}",
-                key=SOURCE_MAX_AGE_ENV,
-                source="environment",
-            ) from None
-    if result <= timedelta(0):
-        key = "source_max_age" if explicit is not None else SOURCE_MAX_AGE_ENV
-        raise ConfigurationError(
-            "must be positive", key=key, source=None if explicit is not None else "environment"
-        )
-    return result
+    if explicit is None:
+        seconds = seconds_from_env(SOURCE_MAX_AGE_ENV)
+        return DEFAULT_SOURCE_MAX_AGE if seconds is None else timedelta(seconds=seconds)
+    if explicit <= timedelta(0):
+        raise ConfigurationError("must be positive", key="source_max_age")
+    return explicit
 
 
 @dataclass(frozen=True, slots=True)
