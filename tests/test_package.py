@@ -138,17 +138,22 @@ def test_no_module_imports_another_modules_private_names() -> None:
     assert offenders == []
 
 
-def test_fleet_and_async_parts_load_only_when_used() -> None:
-    """A service that neither publishes snapshots, reads a shared source or policy, nor runs
-    async pays no import time for them."""
+def test_what_a_governed_call_never_needs_loads_only_when_used() -> None:
+    """A service pays no import time for publishing snapshots, shared sources and policies,
+    the async face, reports, preflight checks, forecasts, summaries or the SQLite sink."""
     code = (
         "import sys, bedrock_lifecycle as bl\n"
         "lazy = ('bedrock_lifecycle._publish', 'bedrock_lifecycle._shared_source',\n"
         "        'bedrock_lifecycle._shared_policy', 'bedrock_lifecycle._fleet_snapshot',\n"
-        "        'bedrock_lifecycle.aio', 'concurrent.futures.thread', 'asyncio')\n"
+        "        'bedrock_lifecycle.aio', 'concurrent.futures.thread', 'asyncio',\n"
+        "        'bedrock_lifecycle._report', 'bedrock_lifecycle._preflight',\n"
+        "        'bedrock_lifecycle._forecast', 'bedrock_lifecycle.ledger._summary',\n"
+        "        'statistics', 'difflib', 'sqlite3')\n"
         "loaded = [name for name in lazy if name in sys.modules]\n"
         "assert not loaded, loaded\n"
         "assert bl.publish_snapshot.__module__ == 'bedrock_lifecycle._publish'\n"
         "assert 'bedrock_lifecycle._shared_source' in sys.modules\n"
+        "assert bl.compare.__module__ == 'bedrock_lifecycle._report'\n"
+        "assert bl.summarize.__module__ == 'bedrock_lifecycle.ledger._summary'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -35,59 +35,74 @@ from ._errors import (
     ModelUnavailableError,
     NoSuccessorError,
 )
-from ._forecast import Forecast, ForecastRow, forecast
 from ._governor import Governor, lifecycle_metadata
 from ._hooks import install, installed_governor, uninstall
 from ._ids import IdForm, ModelRef, parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, Source, State
 from ._plan import CallPlan
 from ._policy import Action, BodyTranslator, Policy, body_family
-from ._preflight import PreflightReport, PreflightRow, preflight
 from ._pricing import Price, PriceBook, compute_cost
-from ._report import (
-    Comparison,
-    Distribution,
-    PairComparison,
-    SideSummary,
-    Thresholds,
-    Verdict,
-    compare,
-    evaluation_datasets,
-)
 from ._shadow import Shadow
 from ._shadow_record import ShadowRecord, ShadowSide, prompt_hash, text_similarity
 from ._succession import Candidate, Succession, walk_successors
 from ._usage import Usage, UsageRecord
-from .ledger import Ledger, MemoryLedger, MultiLedger, SummaryRow, summarize
+from .ledger import Ledger, MemoryLedger, MultiLedger
 
 if TYPE_CHECKING:
     from . import aio
     from ._aio_client import AsyncLifecycleClient
+    from ._forecast import Forecast, ForecastRow, forecast
+    from ._preflight import PreflightReport, PreflightRow, preflight
     from ._publish import SnapshotReport, publish_snapshot
-    from .ledger import EmfLedger, JsonlLedger, OtelLedger, SqliteLedger
+    from ._report import (
+        Comparison,
+        Distribution,
+        PairComparison,
+        SideSummary,
+        Thresholds,
+        Verdict,
+        compare,
+        evaluation_datasets,
+    )
+    from .ledger import EmfLedger, JsonlLedger, OtelLedger, SqliteLedger, SummaryRow, summarize
 
-_LAZY_LEDGERS = frozenset({"EmfLedger", "JsonlLedger", "OtelLedger", "SqliteLedger"})
+#: Public names loaded on first use, and their modules: what a governed call never needs (the
+#: file and metric ledger sinks, forecasts, preflight checks, rehearsal reports, publishing a
+#: fleet snapshot), so that a service importing the package pays for none of it.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        ("EmfLedger", "JsonlLedger", "OtelLedger", "SqliteLedger", "SummaryRow", "summarize"),
+        ".ledger",
+    ),
+    **dict.fromkeys(("Forecast", "ForecastRow", "forecast"), "._forecast"),
+    **dict.fromkeys(("PreflightReport", "PreflightRow", "preflight"), "._preflight"),
+    **dict.fromkeys(("SnapshotReport", "publish_snapshot"), "._publish"),
+    **dict.fromkeys(
+        (
+            "Comparison",
+            "Distribution",
+            "PairComparison",
+            "SideSummary",
+            "Thresholds",
+            "Verdict",
+            "compare",
+            "evaluation_datasets",
+        ),
+        "._report",
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The file and metric sinks load on first use (see bedrock_lifecycle.ledger).
-    if name in _LAZY_LEDGERS:
-        from . import ledger
+    import importlib
 
-        value = getattr(ledger, name)
-        globals()[name] = value
-        return value
-    # Publishing a fleet snapshot is a scheduled job's work, not a service's: loaded when asked.
-    if name in ("SnapshotReport", "publish_snapshot"):
-        from . import _publish
-
-        value = getattr(_publish, name)
+    where = _LAZY.get(name)
+    if where is not None:
+        value = getattr(importlib.import_module(where, __name__), name)
         globals()[name] = value
         return value
     # The async face loads on first use too (asyncio; aiobotocore only when a client is made).
     if name in ("aio", "AsyncLifecycleClient"):
-        import importlib
-
         aio = importlib.import_module(f"{__name__}.aio")  # not "from . import": it asks here
         globals()["aio"] = aio
         globals()["AsyncLifecycleClient"] = aio.AsyncLifecycleClient

@@ -15,14 +15,13 @@ changes (:meth:`Policy.from_source`, see :mod:`._shared_policy`).
 
 from __future__ import annotations
 
-import difflib
 import enum
 import functools
 import logging
 import os
 import re
 import types
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -539,7 +538,7 @@ def _check_translators(value: Any) -> Mapping[tuple[str, str], BodyTranslator]:
         for side in key:
             # Model ids always contain a dot; anything else must be a family name.
             if "." not in side and side not in BODY_FAMILIES:
-                close = difflib.get_close_matches(side, BODY_FAMILIES, n=1)
+                close = _close_matches(side, BODY_FAMILIES)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ConfigurationError(
                     f"{side!r} in {key!r} is neither a model id nor a body family{hint}",
@@ -582,7 +581,7 @@ def _refuse_unknown_keywords(cls: type[Policy]) -> None:
 
 
 def _unknown_key_message(key: str, known: Collection[str]) -> str:
-    close = difflib.get_close_matches(key, sorted(known), n=1)
+    close = _close_matches(key, sorted(known))
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown policy setting{hint} (known: {', '.join(sorted(known))})"
 
@@ -651,3 +650,10 @@ def body_family(base_id: str) -> str:
         if rule_provider == provider and pattern.match(rest):
             return family
     return _UNKNOWN
+
+
+def _close_matches(word: str, possibilities: Iterable[str]) -> list[str]:
+    """The nearest known name to a misspelt one (difflib loads only when a policy is wrong)."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(possibilities), n=1)

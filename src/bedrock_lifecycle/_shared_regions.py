@@ -17,9 +17,8 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._cache_file import RegionData
 from ._clock import seconds_from_env
@@ -86,9 +85,9 @@ def max_age_from_env(explicit: timedelta | None) -> timedelta:
     return explicit
 
 
-@dataclass(frozen=True, slots=True)
-class Fetched:
-    """What one read of the source gave (see :meth:`SharedRegions.fetch`)."""
+class Fetched(NamedTuple):
+    """What one read of the source gave (see :meth:`SharedRegions.fetch`). (Named tuples, not
+    dataclasses, here: every process imports this module, and they are cheaper to define.)"""
 
     read: bool
     """Whether the source answered (new or unchanged), ending a streak of failed reads."""
@@ -100,8 +99,7 @@ class Fetched:
     """Why the object was ignored (corrupt, foreign, too large)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Settled:
+class Settled(NamedTuple):
     """What :meth:`SharedRegions.settle` did, for :meth:`SharedRegions.report` to say."""
 
     fetched: Fetched

@@ -24,7 +24,6 @@ from ._base import (
     select_records,
 )
 from ._memory import MemoryLedger
-from ._summary import GROUP_KEYS, SummaryRow, summarize
 
 if TYPE_CHECKING:
     from ._emf import DIMENSION_NAMES, EmfLedger
@@ -32,10 +31,15 @@ if TYPE_CHECKING:
     from ._otel import OtelLedger
     from ._read import read_shadow_records
     from ._sqlite import SqliteLedger
+    from ._summary import GROUP_KEYS, SummaryRow, summarize
 
 # The file and metric sinks load on first use: most processes use one sink or none, and
-# sqlite3 and the writer machinery are measurable at import time.
+# sqlite3 and the writer machinery are measurable at import time. So do the summaries, which
+# only reports and the command line read.
 _LAZY = {
+    "GROUP_KEYS": "._summary",
+    "SummaryRow": "._summary",
+    "summarize": "._summary",
     "DIMENSION_NAMES": "._emf",
     "EmfLedger": "._emf",
     "JsonlLedger": "._jsonl",
