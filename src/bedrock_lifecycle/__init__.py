@@ -36,7 +36,6 @@ from ._errors import (
     NoSuccessorError,
 )
 from ._governor import Governor, lifecycle_metadata
-from ._hooks import install, installed_governor, uninstall
 from ._ids import IdForm, ModelRef, parse_model_id, render_successor
 from ._lifecycle import ModelLifecycle, Source, State
 from ._plan import CallPlan
@@ -52,6 +51,7 @@ if TYPE_CHECKING:
     from . import aio
     from ._aio_client import AsyncLifecycleClient
     from ._forecast import Forecast, ForecastRow, forecast
+    from ._hooks import install, installed_governor, uninstall
     from ._preflight import PreflightReport, PreflightRow, preflight
     from ._publish import SnapshotReport, publish_snapshot
     from ._report import (
@@ -66,9 +66,10 @@ if TYPE_CHECKING:
     )
     from .ledger import EmfLedger, JsonlLedger, OtelLedger, SqliteLedger, SummaryRow, summarize
 
-#: Public names loaded on first use, and their modules: what a governed call never needs (the
-#: file and metric ledger sinks, forecasts, preflight checks, rehearsal reports, publishing a
-#: fleet snapshot), so that a service importing the package pays for none of it.
+#: Public names loaded on first use, and their modules: what a wrapped call never needs (the
+#: file and metric ledger sinks, the botocore hooks, forecasts, preflight checks, rehearsal
+#: reports, publishing a fleet snapshot), so that a service importing the package pays for none
+#: of it.
 _LAZY: dict[str, str] = {
     **dict.fromkeys(
         ("EmfLedger", "JsonlLedger", "OtelLedger", "SqliteLedger", "SummaryRow", "summarize"),
@@ -76,6 +77,8 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(("Forecast", "ForecastRow", "forecast"), "._forecast"),
     **dict.fromkeys(("PreflightReport", "PreflightRow", "preflight"), "._preflight"),
+    # The hook face: a service that wraps its clients never needs it.
+    **dict.fromkeys(("install", "installed_governor", "uninstall"), "._hooks"),
     **dict.fromkeys(("SnapshotReport", "publish_snapshot"), "._publish"),
     **dict.fromkeys(
         (
