@@ -431,7 +431,8 @@ def test_a_shadow_is_adapted_to_what_a_refusing_successor_accepts(picky: World) 
     ]
     sent = {r.operation: json.loads(r.body) for r in picky.fake.requests if r.model_id == NEW}
     assert sent["Converse"]["inferenceConfig"] == {"temperature": 0.5}
-    assert "top_p" not in sent["InvokeModel"] and sent["InvokeModel"]["temperature"] == 0.5
+    assert "top_p" not in sent["InvokeModel"]
+    assert sent["InvokeModel"]["temperature"] == 0.5
     # The primary went to OLD as the caller wrote it: both parameters.
     primary = [json.loads(r.body) for r in picky.fake.requests if r.model_id == OLD]
     assert primary[0]["inferenceConfig"] == sampling
