@@ -424,8 +424,8 @@ def test_a_shadow_is_adapted_to_what_a_refusing_successor_accepts(picky: World) 
                        "messages": [{"role": "user", "content": "hi"}]}).encode()  # fmt: skip
     client.invoke_model(modelId=OLD, body=body)["body"].read()
     shadow.close()
-    records = shadow.records()
-    assert [(r.shadow_operation, r.shadow.ok, r.shadow.error_code) for r in records] == [
+    records = shadow.records()  # in the order the workers finished them
+    assert sorted((r.shadow_operation, r.shadow.ok, r.shadow.error_code) for r in records) == [
         ("Converse", True, None),
         ("InvokeModel", True, None),
     ]
