@@ -161,11 +161,13 @@ CONTROL_OPERATIONS = frozenset(
 )
 
 MESSAGES = [{"role": "user", "content": [{"text": "Say hello."}]}]
+# max_tokens above every output the test worlds configure: the fake, as Bedrock, reports no more
+# output tokens than the request allows.
 ANTHROPIC_BODY = (
-    b'{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64,'
+    b'{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 1024,'
     b' "messages": [{"role": "user", "content": "Say hello."}]}'
 )
-TITAN_BODY = b'{"inputText": "Say hello.", "textGenerationConfig": {"maxTokenCount": 64}}'
+TITAN_BODY = b'{"inputText": "Say hello.", "textGenerationConfig": {"maxTokenCount": 1024}}'
 
 
 def call(client: Any, operation: str, model_id: str, body: bytes = ANTHROPIC_BODY) -> Any:

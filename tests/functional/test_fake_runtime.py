@@ -276,3 +276,48 @@ def test_invoke_body_with_base64_payload_is_not_needed() -> None:
         body = json.dumps({"image": base64.b64encode(b"\x00" * 8).decode()})
         response = runtime.invoke_model(modelId=NOVA, body=body)
         assert response["contentType"] == "application/json"
+
+
+def test_output_is_never_reported_past_the_requests_max_tokens(mode: str) -> None:
+    """Bedrock stops a model at the request's limit and says so; the fake reports no more
+    output tokens than asked for, with each API's own stop reason."""
+    usage = FakeUsage(input_tokens=100, output_tokens=500)
+    scenario = Scenario(models=(FakeModel(SONNET4, usage=usage), FakeModel(LLAMA, usage=usage)))
+    with FakeBedrock(scenario) as fake:
+        runtime = fake.client("bedrock-runtime", mode=mode)  # type: ignore[arg-type]
+        capped = runtime.converse(
+            modelId=SONNET4, messages=MESSAGES, inferenceConfig={"maxTokens": 7}
+        )
+        assert (capped["stopReason"], capped["usage"]["outputTokens"]) == ("max_tokens", 7)
+        assert capped["usage"]["totalTokens"] == 107
+        roomy = runtime.converse(
+            modelId=SONNET4, messages=MESSAGES, inferenceConfig={"maxTokens": 900}
+        )
+        assert (roomy["stopReason"], roomy["usage"]["outputTokens"]) == ("end_turn", 500)
+        events = list(
+            runtime.converse_stream(
+                modelId=SONNET4, messages=MESSAGES, inferenceConfig={"maxTokens": 7}
+            )["stream"]
+        )
+        assert {"messageStop": {"stopReason": "max_tokens"}} in events
+        assert events[-1]["metadata"]["usage"]["outputTokens"] == 7
+        body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 9,
+                "messages": [{"role": "user", "content": "How far is the moon?"}]}  # fmt: skip
+        answer = runtime.invoke_model(modelId=SONNET4, body=json.dumps(body))
+        headers = answer["ResponseMetadata"]["HTTPHeaders"]
+        assert headers["x-amzn-bedrock-output-token-count"] == "9"
+        document = json.loads(answer["body"].read())
+        assert (document["stop_reason"], document["usage"]["output_tokens"]) == ("max_tokens", 9)
+        llama = {"prompt": "How far is the moon?", "max_gen_len": 11}
+        generated = json.loads(
+            runtime.invoke_model(modelId=LLAMA, body=json.dumps(llama))["body"].read()
+        )
+        assert (generated["stop_reason"], generated["generation_token_count"]) == ("length", 11)
+        chunks = [
+            json.loads(event["chunk"]["bytes"])
+            for event in runtime.invoke_model_with_response_stream(
+                modelId=SONNET4, body=json.dumps(body)
+            )["body"]
+        ]
+        assert chunks[-2]["delta"]["stop_reason"] == "max_tokens"
+        assert chunks[-1]["amazon-bedrock-invocationMetrics"]["outputTokenCount"] == 9

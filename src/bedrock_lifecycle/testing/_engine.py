@@ -183,6 +183,32 @@ class _Outcome:
     sent: str | None = None
 
 
+#: Where each provider's InvokeModel body names its output limit (Anthropic and Mistral, Meta,
+#: Amazon Titan, others).
+_MAX_TOKENS_KEYS = ("max_tokens", "max_gen_len", "maxTokenCount", "max_new_tokens")
+
+
+def _cap_output(usage: dict[str, int], limit: Any) -> bool:
+    """Bedrock never reports more output tokens than the request allowed: cut ``usage`` to
+    ``limit`` (a request's max tokens) and say whether the answer was cut."""
+    if type(limit) is not int or not 0 < limit < usage["outputTokens"]:
+        return False
+    usage["totalTokens"] -= usage["outputTokens"] - limit
+    usage["outputTokens"] = limit
+    return True
+
+
+def _body_limit(body: Any) -> Any:
+    if isinstance(body, dict):
+        for key in _MAX_TOKENS_KEYS:
+            if key in body:
+                return body[key]
+        config = body.get("inferenceConfig")  # Nova's native body
+        if isinstance(config, dict):
+            return config.get("max_new_tokens", config.get("maxTokens"))
+    return None
+
+
 def _tokens_for(chars: int) -> int:
     return max(1, math.ceil(chars / 4))
 
@@ -987,12 +1013,15 @@ class Engine:
         if not isinstance(messages, list) or not isinstance(system, list):
             raise _Reject(400, "ValidationException", MSG_MALFORMED)
         usage = self._usage(model, _text_chars(messages) + _text_chars(system))
+        config = body.get("inferenceConfig")
+        capped = _cap_output(usage, config.get("maxTokens") if isinstance(config, dict) else None)
+        stop = "max_tokens" if capped else "end_turn"
         reply = self._reply(model)
         metrics = {"latencyMs": model.latency_ms}
         if not stream:
             answer = {
                 "output": {"message": {"role": "assistant", "content": [{"text": reply}]}},
-                "stopReason": "end_turn",
+                "stopReason": stop,
                 "usage": usage,
                 "metrics": metrics,
             }
@@ -1003,7 +1032,7 @@ class Engine:
             for piece in _split_reply(reply)
         )
         frames.append(encode_event("contentBlockStop", {"contentBlockIndex": 0}))
-        frames.append(encode_event("messageStop", {"stopReason": "end_turn"}))
+        frames.append(encode_event("messageStop", {"stopReason": stop}))
         frames.append(encode_event("metadata", {"usage": usage, "metrics": metrics}))
         return self._stream_response("ConverseStream", frames, fault)
 
@@ -1012,6 +1041,7 @@ class Engine:
     ) -> tuple[FakeResponse, str | None]:
         body = self._body_json(request)
         usage = self._usage(model, _text_chars(body))
+        capped = _cap_output(usage, _body_limit(body))
         reply = self._reply(model)
         if not stream:
             headers = {
@@ -1027,7 +1057,7 @@ class Engine:
                 headers["X-Amzn-Bedrock-Cache-Write-Input-Token-Count"] = str(
                     usage["cacheWriteInputTokens"]
                 )
-            return self._json(self._provider_body(model, reply, usage), headers), None
+            return self._json(self._provider_body(model, reply, usage, capped), headers), None
         metrics: dict[str, int] = {
             "inputTokenCount": usage["inputTokens"],
             "outputTokenCount": usage["outputTokens"],
@@ -1038,7 +1068,7 @@ class Engine:
             metrics["cacheReadInputTokenCount"] = usage["cacheReadInputTokens"]
         if "cacheWriteInputTokens" in usage:
             metrics["cacheWriteInputTokenCount"] = usage["cacheWriteInputTokens"]
-        chunks = list(self._provider_chunks(model, reply, usage))
+        chunks = list(self._provider_chunks(model, reply, usage, capped))
         chunks[-1]["amazon-bedrock-invocationMetrics"] = metrics
         frames = [
             encode_event(
@@ -1052,7 +1082,9 @@ class Engine:
         )
 
     @staticmethod
-    def _provider_body(model: FakeModel, reply: str, usage: Mapping[str, int]) -> dict[str, Any]:
+    def _provider_body(
+        model: FakeModel, reply: str, usage: Mapping[str, int], capped: bool = False
+    ) -> dict[str, Any]:
         family = model.model_id.split(".", 1)[0]
         if family == "anthropic":
             anthropic_usage = {
@@ -1069,7 +1101,7 @@ class Engine:
                 "role": "assistant",
                 "model": model.model_id,
                 "content": [{"type": "text", "text": reply}],
-                "stop_reason": "end_turn",
+                "stop_reason": "max_tokens" if capped else "end_turn",
                 "stop_sequence": None,
                 "usage": anthropic_usage,
             }
@@ -1078,12 +1110,12 @@ class Engine:
                 "generation": reply,
                 "prompt_token_count": usage["inputTokens"],
                 "generation_token_count": usage["outputTokens"],
-                "stop_reason": "stop",
+                "stop_reason": "length" if capped else "stop",
             }
         if model.model_id.startswith("amazon.nova"):
             return {
                 "output": {"message": {"role": "assistant", "content": [{"text": reply}]}},
-                "stopReason": "end_turn",
+                "stopReason": "max_tokens" if capped else "end_turn",
                 "usage": {
                     "inputTokens": usage["inputTokens"],
                     "outputTokens": usage["outputTokens"],
@@ -1097,14 +1129,14 @@ class Engine:
                 {
                     "tokenCount": usage["outputTokens"],
                     "outputText": reply,
-                    "completionReason": "FINISH",
+                    "completionReason": "LENGTH" if capped else "FINISH",
                 }
             ],
         }
 
     @staticmethod
     def _provider_chunks(
-        model: FakeModel, reply: str, usage: Mapping[str, int]
+        model: FakeModel, reply: str, usage: Mapping[str, int], capped: bool = False
     ) -> Iterator[dict[str, Any]]:
         pieces = _split_reply(reply)
         if model.model_id.split(".", 1)[0] == "anthropic":
@@ -1135,7 +1167,10 @@ class Engine:
             yield {"type": "content_block_stop", "index": 0}
             yield {
                 "type": "message_delta",
-                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "delta": {
+                    "stop_reason": "max_tokens" if capped else "end_turn",
+                    "stop_sequence": None,
+                },
                 "usage": {"output_tokens": usage["outputTokens"]},
             }
             yield {"type": "message_stop"}
@@ -1146,7 +1181,7 @@ class Engine:
                 "outputText": piece,
                 "index": 0,
                 "totalOutputTextTokenCount": usage["outputTokens"] if last else None,
-                "completionReason": "FINISH" if last else None,
+                "completionReason": ("LENGTH" if capped else "FINISH") if last else None,
                 "inputTextTokenCount": usage["inputTokens"] if index == 0 else None,
             }
 
