@@ -54,17 +54,7 @@ def load_mapping_file(path: str | os.PathLike[str], *, what: str) -> dict[str, A
             source=source,
         )
     text = _read_text(file, what=what, source=source)
-    data = (
-        _parse_toml(text, what=what, source=source)
-        if kind == "TOML"
-        else _parse_json(text, what=what, source=source)
-    )
-    if not isinstance(data, dict):
-        raise ConfigurationError(
-            f"cannot read {what}: the top level must be a {_table_word(kind)}, "
-            f"not {_json_type_name(data)}",
-            source=source,
-        )
+    data = _parse_table(text, kind, what=what, source=source)
     logger.debug("bedrock_lifecycle.file_read: %s", what, extra={"bedrock_lifecycle.file": source})
     return data
 
@@ -80,6 +70,11 @@ def parse_mapping_bytes(raw: bytes, *, name: str, what: str, source: str) -> dic
     kind = _FORMATS.get(Path(name).suffix.lower())
     if kind is None:
         kind = "JSON" if text.lstrip().startswith("{") else "TOML"
+    return _parse_table(text, kind, what=what, source=source)
+
+
+def _parse_table(text: str, kind: str, *, what: str, source: str) -> dict[str, Any]:
+    """``text`` parsed as ``kind`` (TOML or JSON), whose top level must be a table."""
     data = (
         _parse_toml(text, what=what, source=source)
         if kind == "TOML"
