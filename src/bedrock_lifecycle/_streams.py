@@ -112,9 +112,7 @@ class GovernedStream(_StreamBase):
                     replacement = restart(exc)
                     if not isinstance(replacement, tuple):  # None: the error goes through
                         raise
-                    inner.close()
-                    self._inner, sink, self._head = replacement
-                    self._once = [sink] if sink is not None else []
+                    self._resume_on(replacement)
         finally:
             self._finish()
 
@@ -157,9 +155,7 @@ class GovernedStream(_StreamBase):
                         replacement = await replacement
                     if not isinstance(replacement, tuple):
                         raise
-                    inner.close()
-                    self._inner, sink, self._head = replacement
-                    self._once = [sink] if sink is not None else []
+                    self._resume_on(replacement)
         finally:
             if not done:
                 try:
@@ -168,6 +164,13 @@ class GovernedStream(_StreamBase):
                     self._finish()
             else:
                 self._finish()
+
+    def _resume_on(self, replacement: tuple[Any, Sink | None, Head]) -> None:
+        """Go on with a reactive fallback's stream: the failed one is closed, and the usage
+        recorded is the replacement's."""
+        self._inner.close()
+        self._inner, sink, self._head = replacement
+        self._once = [sink] if sink is not None else []
 
     def _finish(self) -> None:
         try:
