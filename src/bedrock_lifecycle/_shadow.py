@@ -436,25 +436,27 @@ class Shadow:
         """Send the shadow as a fallback would send it: a parameter the successor refuses is
         learned (for every later call, shadow or fallback) and the request sent again adapted,
         up to :data:`MAX_ATTEMPTS` sends. An InvokeModel body is read here."""
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            sent, _ = rewrite.apply(pair.params)
+        sent, _ = rewrite.apply(pair.params)
+        sends = 1
+        while True:
             try:
                 response: dict[str, Any] = method(**sent)
             except ClientError as exc:
                 error = exc.response.get("Error", {})
                 code, message = error.get("Code"), error.get("Message")
-                if attempt == MAX_ATTEMPTS or not governor.learn_refused(
+                if sends == MAX_ATTEMPTS or not governor.learn_refused(
                     rewrite.target, rewrite.model_id, code, message
                 ):
                     raise
-                if rewrite.apply(pair.params)[0] == sent:
+                again, _ = rewrite.apply(pair.params)
+                if again == sent:
                     raise  # the lesson does not change this request
+                sent, sends = again, sends + 1
                 continue
             if pair.twin == "InvokeModel":
                 body = response.get("body")
                 response = {**response, "body": body.read() if body is not None else b""}
             return response
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _settle(
         self,
