@@ -157,3 +157,28 @@ def test_what_a_governed_call_never_needs_loads_only_when_used() -> None:
         "assert bl.summarize.__module__ == 'bedrock_lifecycle.ledger._summary'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_what_only_some_calls_need_loads_with_the_first_that_does() -> None:
+    """Budgets, shadows, successor walks, the bundled snapshot and the control-plane reader
+    load when first used: a catalog loads the control-plane reader, and the snapshot if it
+    reads it, when it is made (never inside a lookup's bounded wait), and each public name
+    loads its module."""
+    code = (
+        "import sys, bedrock_lifecycle as bl\n"
+        "later = ('bedrock_lifecycle._budget', 'bedrock_lifecycle._bundled',\n"
+        "         'bedrock_lifecycle._shadow', 'bedrock_lifecycle._shadow_record',\n"
+        "         'bedrock_lifecycle._succession', 'bedrock_lifecycle._control_plane')\n"
+        "loaded = [name for name in later if name in sys.modules]\n"
+        "assert not loaded, loaded\n"
+        "bl.Catalog(persist=False, bundled=False)\n"
+        "assert 'bedrock_lifecycle._bundled' not in sys.modules\n"
+        "assert 'bedrock_lifecycle._control_plane' in sys.modules\n"
+        "bl.Catalog(persist=False)\n"
+        "assert 'bedrock_lifecycle._bundled' in sys.modules\n"
+        "assert bl.Budget.__module__ == 'bedrock_lifecycle._budget'\n"
+        "assert bl.ShadowRecord.__module__ == 'bedrock_lifecycle._shadow_record'\n"
+        "assert bl.walk_successors.__module__ == 'bedrock_lifecycle._succession'\n"
+        "assert bl.Shadow.__module__ == 'bedrock_lifecycle._shadow'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

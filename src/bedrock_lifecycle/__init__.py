@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ._budget import Budget, BudgetEvent
-from ._bundled import CatalogueEntry, catalogue_entry
 from ._catalog import DEFAULT_TTL, Catalog, ModelChange, RefreshResult, default_catalog
 from ._client import LifecycleClient, client, wrap
 from ._constraints import Adaptation, ConstraintBook, ModelConstraints, adapt_request
@@ -41,15 +39,14 @@ from ._lifecycle import ModelLifecycle, Source, State
 from ._plan import CallPlan
 from ._policy import Action, BodyTranslator, Policy, body_family
 from ._pricing import Price, PriceBook, compute_cost
-from ._shadow import Shadow
-from ._shadow_record import ShadowRecord, ShadowSide, prompt_hash, text_similarity
-from ._succession import Candidate, Succession, walk_successors
 from ._usage import Usage, UsageRecord
 from .ledger import Ledger, MemoryLedger, MultiLedger
 
 if TYPE_CHECKING:
     from . import aio
     from ._aio_client import AsyncLifecycleClient
+    from ._budget import Budget, BudgetEvent
+    from ._bundled import CatalogueEntry, catalogue_entry
     from ._forecast import Forecast, ForecastRow, forecast
     from ._hooks import install, installed_governor, uninstall
     from ._preflight import PreflightReport, PreflightRow, preflight
@@ -64,13 +61,24 @@ if TYPE_CHECKING:
         compare,
         evaluation_datasets,
     )
+    from ._shadow import Shadow
+    from ._shadow_record import ShadowRecord, ShadowSide, prompt_hash, text_similarity
+    from ._succession import Candidate, Succession, walk_successors
     from .ledger import EmfLedger, JsonlLedger, OtelLedger, SqliteLedger, SummaryRow, summarize
 
 #: Public names loaded on first use, and their modules: what a wrapped call never needs (the
 #: file and metric ledger sinks, the botocore hooks, forecasts, preflight checks, rehearsal
 #: reports, publishing a fleet snapshot), so that a service importing the package pays for none
-#: of it.
+#: of it; and what only some calls need, loaded by the first that does (budgets, shadows, the
+#: bundled snapshot, successor walks).
 _LAZY: dict[str, str] = {
+    **dict.fromkeys(("Budget", "BudgetEvent"), "._budget"),
+    **dict.fromkeys(("CatalogueEntry", "catalogue_entry"), "._bundled"),
+    "Shadow": "._shadow",
+    **dict.fromkeys(
+        ("ShadowRecord", "ShadowSide", "prompt_hash", "text_similarity"), "._shadow_record"
+    ),
+    **dict.fromkeys(("Candidate", "Succession", "walk_successors"), "._succession"),
     **dict.fromkeys(
         ("EmfLedger", "JsonlLedger", "OtelLedger", "SqliteLedger", "SummaryRow", "summarize"),
         ".ledger",

@@ -39,7 +39,6 @@ from ._face import MAX_SENDS, GovernedFace
 from ._governor import Governor, caller_stacklevel, deferred_warnings
 from ._operations import OPERATIONS, STREAM_KEYS
 from ._plan import CallPlan
-from ._shadow import Shadow
 from ._streams import Head, Sink
 
 if TYPE_CHECKING:
@@ -53,6 +52,8 @@ if TYPE_CHECKING:
         StartAsyncInvokeResponseTypeDef,
     )
     from typing_extensions import Self
+
+    from ._shadow import Shadow
 else:
     _AioClientBase = object
 

@@ -39,12 +39,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from cachetools import TLRUCache
-
-from ._bundled import load_snapshot
 from ._cache_file import CacheData, RegionData, default_cache_path, read_cache, write_cache
 from ._clock import Clock, as_utc, seconds_from_env, utc_now
-from ._control_plane import fetch_region, is_transient, resolve_base_model
 from ._errors import ConfigurationError
 from ._ids import ModelRef, parse_model_id
 from ._lifecycle import ModelLifecycle, Source
@@ -57,6 +53,8 @@ from ._shared_regions import SOURCE_MAX_AGE_ENV as SOURCE_MAX_AGE_ENV
 from ._single_flight import SingleFlight
 
 if TYPE_CHECKING:
+    from cachetools import TLRUCache
+
     from ._shared_source import SourceStats
 
 __all__ = [
@@ -227,6 +225,15 @@ class Catalog:
         self._endpoint_url = endpoint_url
         self._overrides: Overrides = load_overrides(overrides)
         self._bundled = bool(bundled)
+        # The control-plane reader, cachetools and the bundled snapshot load with the first
+        # catalog, not at import, and never inside a lookup's bounded wait (where an import's
+        # allocations can set off a full garbage collection of a large heap).
+        from cachetools import TLRUCache
+
+        from . import _control_plane  # noqa: F401
+
+        if self._bundled:
+            from . import _bundled  # noqa: F401
         self._persist = bool(persist)
         self._cache_path: Path | None = (
             Path(cache_path) if cache_path is not None else default_cache_path()
@@ -557,6 +564,8 @@ class Catalog:
 
     def _do_refresh(self, region: str) -> str | None:
         """One control-plane round for ``region``; returns an error description or ``None``."""
+        from ._control_plane import fetch_region  # loaded by __init__ already
+
         try:
             client = self._control_for(region)
             retrying = _retrying(attempts=3, max_wait=1.0)
@@ -747,6 +756,8 @@ class Catalog:
             return self._resolutions.known.get(raw)
 
     def _resolve_in_background(self, ref: ModelRef, region: str) -> None:
+        from ._control_plane import resolve_base_model
+
         raw = ref.raw
         base: str | None = None
         try:
@@ -776,6 +787,8 @@ class Catalog:
 
     def _bundle(self) -> dict[tuple[str, str | None], ModelLifecycle]:
         if self._bundled_index is None:
+            from ._bundled import load_snapshot  # loaded by __init__ already
+
             self._bundled_index = load_snapshot().index() if self._bundled else {}
         return self._bundled_index
 
@@ -952,6 +965,8 @@ def _retrying(*, attempts: int, max_wait: float) -> Any:
     never refresh (a warm cache file answers them).
     """
     from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+    from ._control_plane import is_transient
 
     return Retrying(
         stop=stop_after_attempt(attempts),

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, overload
 
 from botocore.exceptions import ClientError, EventStreamError
 
-from ._budget import Budget
 from ._catalog import Catalog, default_catalog
 from ._decision import Decision
 from ._face import MAX_ATTEMPTS, MAX_SENDS, GovernedFace
@@ -19,7 +18,6 @@ from ._operations import OPERATIONS, STREAM_KEYS
 from ._plan import CallPlan
 from ._policy import Policy
 from ._pricing import PriceBook
-from ._shadow import Shadow
 from ._streams import Head, Sink
 from .ledger import Ledger
 
@@ -36,6 +34,8 @@ if TYPE_CHECKING:
     from types_aiobotocore_bedrock_runtime import BedrockRuntimeClient as _AioClient
 
     from ._aio_client import AsyncLifecycleClient
+    from ._budget import Budget
+    from ._shadow import Shadow
 else:
     _ClientBase = object
 

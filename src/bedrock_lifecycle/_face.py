@@ -8,15 +8,17 @@ pass-through of every other attribute) is written once here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._catalog import Catalog
 from ._constraints import MAX_ATTEMPTS
 from ._governor import Governor
 from ._policy import Policy
 from ._pricing import PriceBook
-from ._shadow import Shadow
 from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from ._shadow import Shadow
 
 __all__ = ["MAX_ATTEMPTS", "MAX_SENDS", "GovernedFace"]
 
@@ -34,8 +36,10 @@ class GovernedFace:
     def __init__(
         self, runtime_client: Any, governor: Governor, shadow: Shadow | None = None
     ) -> None:
-        if shadow is not None and not isinstance(shadow, Shadow):
-            raise TypeError(f"shadow must be a Shadow, not {type(shadow).__name__}")
+        if shadow is not None:
+            from ._shadow import require_shadow  # its module loads with the first shadow
+
+            require_shadow(shadow)
         self._client = runtime_client
         self._governor = governor
         self._shadow = shadow

@@ -19,10 +19,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _wording as wording
-from ._budget import Budget
 from ._catalog import Catalog
 from ._constraints import Adaptation, ConstraintBook, constraint_from_refusal
 from ._decision import Decision, Rewrite, finish_response
@@ -48,13 +47,16 @@ from ._plan import CallPlan
 from ._policy import POLICY_ENV, Action, Policy, shared_policy_of
 from ._pricing import PriceBook, price_book
 from ._streams import Head, Restart, Sink
-from ._succession import Succession, walk_successors
 from ._usage import (
     RecordTemplate,
     UsageRecord,
     settle,
 )
 from .ledger import Ledger, MemoryLedger, PendingLedger, PendingSink
+
+if TYPE_CHECKING:
+    from ._budget import Budget
+    from ._succession import Succession
 
 __all__ = [
     "Governor",
@@ -268,6 +270,8 @@ class Governor:
         if action is Action.ERROR:
             raise self._refusal(plan, entry, withdrawn, exceptions, successor=None)
         # Action.FALLBACK
+        from ._succession import walk_successors  # loaded with the first fallback planned
+
         walk = walk_successors(
             requested, base, region, now, catalog=catalog, policy=self.policy, requested_entry=entry
         )
@@ -327,6 +331,8 @@ class Governor:
         now = catalog.now()
         entry, base, _ = catalog.resolve(model_id, region)
         if to is None:
+            from ._succession import walk_successors
+
             walk = walk_successors(
                 model_id,
                 base,
@@ -847,6 +853,8 @@ def make_governor(
             f"ledger must be a ledger sink (an object with record()), not {type(ledger).__name__}"
         )
     chosen = () if budgets is None else tuple(budgets)
+    if chosen:
+        from ._budget import Budget  # its module loads with the first budget made
     for budget in chosen:
         if not isinstance(budget, Budget):
             raise TypeError(f"budgets must be Budget objects, not {type(budget).__name__}")

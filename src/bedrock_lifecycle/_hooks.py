@@ -36,19 +36,21 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import botocore.session
 
-from ._budget import Budget
 from ._catalog import Catalog, default_catalog
 from ._decision import Decision
 from ._governor import Governor, make_governor
 from ._plan import CallPlan
 from ._policy import Policy
 from ._pricing import PriceBook
-from ._shadow import Shadow
 from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from ._budget import Budget
+    from ._shadow import Shadow
 
 __all__ = ["install", "installed_governor", "uninstall"]
 
@@ -300,8 +302,10 @@ def install(
     cover (see :class:`Budget`).
     """
     global _everywhere
-    if shadow is not None and not isinstance(shadow, Shadow):
-        raise TypeError(f"shadow must be a Shadow, not {type(shadow).__name__}")
+    if shadow is not None:
+        from ._shadow import require_shadow
+
+        require_shadow(shadow)
     governor = make_governor(
         catalog=catalog if catalog is not None else default_catalog(),
         policy=policy,

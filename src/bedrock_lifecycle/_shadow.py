@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from ._decision import Rewrite
     from ._governor import Governor
 
-__all__ = ["Shadow"]
+__all__ = ["Shadow", "require_shadow"]
 
 logger = logging.getLogger("bedrock_lifecycle.shadow")
 
@@ -157,6 +157,13 @@ class _Pair:
         self.shadow_text: str | None = None
         self.halves = itertools.count()
         """Halves done so far: ``next()`` on it is one atomic step (no lock per pair)."""
+
+
+def require_shadow(value: object) -> Shadow:
+    """``value`` if it is a :class:`Shadow`; a ``TypeError`` naming its type if not."""
+    if not isinstance(value, Shadow):
+        raise TypeError(f"shadow must be a Shadow, not {type(value).__name__}")
+    return value
 
 
 class Shadow:

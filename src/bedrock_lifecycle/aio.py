@@ -20,16 +20,18 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._aio_client import AsyncLifecycleClient, LoopBridge
-from ._budget import Budget
 from ._catalog import Catalog, default_catalog
 from ._client import wrap
 from ._policy import Policy
 from ._pricing import PriceBook
-from ._shadow import Shadow
 from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from ._budget import Budget
+    from ._shadow import Shadow
 
 __all__ = ["AsyncLifecycleClient", "client"]
 

@@ -18,10 +18,9 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Union, cast, runtime_checkable
 
 from .._clock import as_utc
-from .._shadow_record import ShadowRecord
 from .._usage import UsageRecord, settle
 
 __all__ = [
@@ -37,7 +36,14 @@ __all__ = [
 
 logger = logging.getLogger("bedrock_lifecycle.ledger")
 
-AnyRecord = UsageRecord | ShadowRecord
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from .._shadow_record import ShadowRecord
+
+    AnyRecord: TypeAlias = UsageRecord | ShadowRecord
+else:  # the shadow record's module loads with the first shadow (or shadow ledger read)
+    AnyRecord = Union[UsageRecord, "ShadowRecord"]
 """Either kind of record a ledger sink can hold."""
 
 # The record type a sink holds: UsageRecord unless said otherwise (PEP 696 defaults, which only
