@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from ._errors import ConfigurationError
@@ -219,6 +218,8 @@ NO_CONSTRAINTS = ModelConstraints()
 
 @lru_cache(maxsize=1)
 def _bundled_entries() -> tuple[tuple[str, ModelConstraints], ...]:
+    from importlib import resources
+
     origin = "bedrock_lifecycle/data/constraints.json"
     text = resources.files("bedrock_lifecycle").joinpath("data/constraints.json").read_text("utf-8")
     return parse_constraints_file(json.loads(text), origin=origin)
@@ -306,7 +307,7 @@ class ConstraintBook:
         _learned: _Learned | None = None,
     ) -> None:
         self._entries = tuple(check_constraint_entries(entries or {}).items())
-        self._bundled = _bundled_entries() if bundled else ()
+        self._bundled = bundled  # the bundled table is read at the first lookup
         self._learned = _Learned() if _learned is None else _learned
 
     @property
@@ -325,7 +326,7 @@ class ConstraintBook:
             return self
         return ConstraintBook(
             {**dict(self._entries), **entries},
-            bundled=bool(self._bundled),
+            bundled=self._bundled,
             _learned=self._learned,
         )
 
@@ -334,7 +335,7 @@ class ConstraintBook:
         base = parse_model_id(model_id).base_id
         ids = (model_id,) if base is None or base == model_id else (base, model_id)
         given = _longest_match(self._entries, ids)
-        bundled = _longest_match(self._bundled, ids)
+        bundled = _longest_match(_bundled_entries(), ids) if self._bundled else None
         found = NO_CONSTRAINTS
         if given is not None and (bundled is None or given[0] >= bundled[0]):
             found = given[1]
@@ -377,11 +378,11 @@ _DEFAULT_BOOK = ConstraintBook()
 
 # -- reading Bedrock's refusals ---------------------------------------------------------------
 
-_REFUSED_PAIR = re.compile(r"`(\w+)` and `(\w+)` cannot both be specified")
-_REFUSED_ONE = re.compile(r"`(\w+)` is (?:deprecated|not supported) for this model")
+_REFUSED_PAIR = r"`(\w+)` and `(\w+)` cannot both be specified"  # compiled on first use
+_REFUSED_ONE = r"`(\w+)` is (?:deprecated|not supported) for this model"
 _CEILING = (
-    re.compile(r"exceeds? the model limit of (\d+)"),
-    re.compile(r"max_tokens: \d+ > (\d+)"),
+    r"exceeds? the model limit of (\d+)",
+    r"max_tokens: \d+ > (\d+)",
 )
 
 
@@ -393,13 +394,13 @@ def constraint_from_refusal(message: str | None) -> ModelConstraints | None:
     the model limit of N". Bedrock names one parameter per refusal.
     """
     text = message or ""
-    found = _REFUSED_PAIR.search(text)
+    found = re.search(_REFUSED_PAIR, text)
     if found:
         first, second = (_PROVIDER_NAMES.get(name) for name in found.groups())
         if first and second:
             return ModelConstraints(refuses_together=((first, second),), source="learned")
         return None
-    found = _REFUSED_ONE.search(text)
+    found = re.search(_REFUSED_ONE, text)
     if found:
         name = found.group(1)
         known = _PROVIDER_NAMES.get(name)
@@ -407,7 +408,7 @@ def constraint_from_refusal(message: str | None) -> ModelConstraints | None:
             return ModelConstraints(refuses=frozenset({known}), source="learned")
         return ModelConstraints(refuses_fields=frozenset({name}), source="learned")
     for pattern in _CEILING:
-        found = pattern.search(text)
+        found = re.search(pattern, text)
         if found:
             return ModelConstraints(max_tokens=int(found.group(1)), source="learned")
     return None

@@ -64,24 +64,24 @@ KNOWN_GEO_PREFIXES: frozenset[str] = frozenset({"us", "eu", "apac", "us-gov", "g
 
 _MAX_ID_LENGTH = 2048  # Bedrock's own limit on a model identifier
 
+# Regular expressions as text: the re module compiles each on first use and keeps it (ids are
+# parsed once each, through a cache), so importing the package compiles none.
 _SEGMENT = r"[a-z0-9-]+"
 # <provider>.<name> then optional ":<version>" parts, e.g. ":0" or ":0:200k".
-_BASE_RE = re.compile(rf"{_SEGMENT}\.{_SEGMENT}(?::{_SEGMENT})*")
+_BASE_RE = rf"{_SEGMENT}\.{_SEGMENT}(?::{_SEGMENT})*"
 # <geo>.<provider>.<name>[:...]: the geo is read first, the rest must be a base id.
-_PROFILE_RE = re.compile(rf"(?P<geo>{_SEGMENT})\.(?P<base>{_SEGMENT}\.{_SEGMENT}(?::{_SEGMENT})*)")
+_PROFILE_RE = rf"(?P<geo>{_SEGMENT})\.(?P<base>{_SEGMENT}\.{_SEGMENT}(?::{_SEGMENT})*)"
 # <provider>.<name with dots>[:...] for a known provider ("openai.gpt-5.4-v1:0"): a base id, not a
 # profile of geo "openai" (a provider is never a geo prefix).
-_DOTTED_BASE_RE = re.compile(
-    rf"(?P<provider>{_SEGMENT})\.{_SEGMENT}(?:\.{_SEGMENT})+(?::{_SEGMENT})*"
-)
+_DOTTED_BASE_RE = rf"(?P<provider>{_SEGMENT})\.{_SEGMENT}(?:\.{_SEGMENT})+(?::{_SEGMENT})*"
 # Four or more dot-separated names before any ':': still a profile, but the base is not readable.
-_LONG_PROFILE_RE = re.compile(rf"(?P<geo>{_SEGMENT})(?:\.{_SEGMENT}){{3,}}(?::{_SEGMENT})*")
-_ARN_RE = re.compile(
+_LONG_PROFILE_RE = rf"(?P<geo>{_SEGMENT})(?:\.{_SEGMENT}){{3,}}(?::{_SEGMENT})*"
+_ARN_RE = (
     r"arn:(?P<partition>aws(?:-[a-z0-9]+)*):bedrock:(?P<region>[a-z0-9-]*):(?P<account>[0-9]*):"
     r"(?P<type>[a-z-]+)/(?P<rest>[A-Za-z0-9._:/-]+)"
 )
-_REGION_RE = re.compile(r"[a-z0-9-]+")
-_PARTITION_RE = re.compile(r"aws(?:-[a-z0-9]+)*")
+_REGION_RE = r"[a-z0-9-]+"
+_PARTITION_RE = r"aws(?:-[a-z0-9]+)*"
 
 
 class IdForm(str, enum.Enum):
@@ -178,9 +178,9 @@ def arn_for_model(base_id: str, region: str, partition: str = "aws") -> str:
     """
     if parse_model_id(base_id).form is not IdForm.BASE:
         raise ValueError(f"not a base model id: {base_id!r}")
-    if not _REGION_RE.fullmatch(region):
+    if not re.fullmatch(_REGION_RE, region):
         raise ValueError(f"not a region name: {region!r}")
-    if not _PARTITION_RE.fullmatch(partition):
+    if not re.fullmatch(_PARTITION_RE, partition):
         raise ValueError(f"not an AWS partition: {partition!r}")
     return _foundation_arn(partition, region, "", base_id)
 
@@ -234,7 +234,7 @@ def _foundation_arn(partition: str, region: str, account: str, base_id: str) -> 
 def _parse(value: str) -> ModelRef:
     if value.startswith("arn:"):
         return _parse_arn(value)
-    if _BASE_RE.fullmatch(value) or _dotted_base(value):
+    if re.fullmatch(_BASE_RE, value) or _dotted_base(value):
         return ModelRef(raw=value, form=IdForm.BASE, base_id=value)
     profile = _profile_parts(value)
     if profile is not None:
@@ -245,16 +245,16 @@ def _parse(value: str) -> ModelRef:
 
 def _dotted_base(value: str) -> bool:
     """Whether ``value`` is a known provider's base id whose model name holds dots."""
-    match = _DOTTED_BASE_RE.fullmatch(value)
+    match = re.fullmatch(_DOTTED_BASE_RE, value)
     return match is not None and match["provider"] in PROVIDER_NAMES
 
 
 def _profile_parts(value: str) -> tuple[str, str | None] | None:
     """``(geo, base id)`` of a system profile id, the base ``None`` when unreadable."""
-    match = _PROFILE_RE.fullmatch(value)
+    match = re.fullmatch(_PROFILE_RE, value)
     if match is not None:
         return match["geo"], match["base"]
-    match = _LONG_PROFILE_RE.fullmatch(value)
+    match = re.fullmatch(_LONG_PROFILE_RE, value)
     if match is not None:
         geo = match["geo"]
         rest = value[len(geo) + 1 :]
@@ -263,7 +263,7 @@ def _profile_parts(value: str) -> tuple[str, str | None] | None:
 
 
 def _parse_arn(value: str) -> ModelRef:
-    match = _ARN_RE.fullmatch(value)
+    match = re.fullmatch(_ARN_RE, value)
     form = _ARN_TYPES.get(match["type"]) if match is not None else None
     if match is None or form is None:
         return ModelRef(raw=value, form=IdForm.UNKNOWN, base_id=None)
@@ -271,7 +271,7 @@ def _parse_arn(value: str) -> ModelRef:
     base_id: str | None = None
     geo: str | None = None
     if form is IdForm.FOUNDATION_MODEL_ARN:
-        base_id = rest if _BASE_RE.fullmatch(rest) else None
+        base_id = rest if re.fullmatch(_BASE_RE, rest) else None
     elif form is IdForm.INFERENCE_PROFILE_ARN:
         profile = _profile_parts(rest)
         if profile is not None:
@@ -279,7 +279,7 @@ def _parse_arn(value: str) -> ModelRef:
     elif form is IdForm.CUSTOM_MODEL_ARN:
         # custom-model/<base id>/<id>; "custom-model/imported/<id>" has no readable base.
         head, _, _ = rest.rpartition("/")
-        base_id = head if _BASE_RE.fullmatch(head) else None
+        base_id = head if re.fullmatch(_BASE_RE, head) else None
     return ModelRef(
         raw=value,
         form=form,

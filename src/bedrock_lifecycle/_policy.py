@@ -623,9 +623,6 @@ _FAMILY_RULES: tuple[tuple[str, str, str], ...] = (
     ("stability", r"stable-diffusion-xl", "stability-sdxl"),
     ("stability", r"(sd3-|stable-image-(core|ultra)-)", "stability-image"),
 )
-_COMPILED_RULES = tuple(
-    (provider, re.compile(pattern), family) for provider, pattern, family in _FAMILY_RULES
-)
 _PROVIDERS = frozenset(provider for provider, _, _ in _FAMILY_RULES)
 
 BODY_FAMILIES: frozenset[str] = frozenset({family for _, _, family in _FAMILY_RULES} | {_UNKNOWN})
@@ -646,8 +643,8 @@ def body_family(base_id: str) -> str:
         inner_provider, _, inner_rest = rest.partition(".")
         if inner_provider in _PROVIDERS:
             provider, rest = inner_provider, inner_rest
-    for rule_provider, pattern, family in _COMPILED_RULES:
-        if rule_provider == provider and pattern.match(rest):
+    for rule_provider, pattern, family in _FAMILY_RULES:  # re compiles each on first use
+        if rule_provider == provider and re.match(pattern, rest):
             return family
     return _UNKNOWN
 

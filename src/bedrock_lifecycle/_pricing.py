@@ -48,7 +48,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from importlib import resources
 from os import PathLike
 from typing import Any, NamedTuple, TypeAlias
 
@@ -521,6 +520,8 @@ class PriceBook:
 
 @lru_cache(maxsize=1)
 def _bundled_book() -> PriceBook:
+    from importlib import resources  # not at import: the bundled prices are read when needed
+
     origin = "bedrock_lifecycle/data/prices.json"
     text = resources.files("bedrock_lifecycle").joinpath("data/prices.json").read_text("utf-8")
     return PriceBook.from_data(json.loads(text), source=origin)
