@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = ["GOVERNED_OPERATIONS", "OPERATIONS", "STREAM_KEYS", "Operation"]
 
 Request = Literal["converse", "body", "model_input", "count"]
 
 
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """One governed ``bedrock-runtime`` operation."""
+class Operation(NamedTuple):
+    """One governed ``bedrock-runtime`` operation (a named tuple: a dataclass would cost every
+    import a millisecond)."""
 
     name: str
     """The API name, e.g. ``"ConverseStream"``."""

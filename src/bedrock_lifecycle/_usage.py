@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._clock import as_utc, utc_now
 from ._pricing import Price, compute_cost
@@ -487,9 +487,9 @@ RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(UsageRecord))
 """Every field of :class:`UsageRecord`, in order (the JSONL keys and the SQLite columns)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecordTemplate:
-    """What every usage record of one kind of governed call shares (model, state, price ...).
+class RecordTemplate(NamedTuple):
+    """What every usage record of one kind of governed call shares (model, state, price ...):
+    a named tuple, made with keywords (a dataclass would cost every import a millisecond).
 
     The hot path does not build a :class:`UsageRecord`: it hands a sink that accepts them a
     *pending record* (made only by :meth:`pending`, so its layout lives here alone), a list
