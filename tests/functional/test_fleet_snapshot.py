@@ -721,6 +721,45 @@ def test_refresh_all_regions_to_a_path_publishes_every_bedrock_region(
 
 
 @pytest.mark.slow
+def test_the_cli_reads_the_snapshot_its_source_option_names(
+    served: FakeBedrock, tmp_path: Path
+) -> None:
+    path = tmp_path / "snapshot.json"
+    bl.publish_snapshot(  # on the real clock, as the command line runs
+        str(path), regions=("us-east-1",), client_factory=control(served), session=new_session()
+    )
+    served.clear_requests()
+    env = cli_env(tmp_path / "cache", access_key_id="AKIAFAKEFLEETTEST000")
+
+    def status(*extra: str, environment: dict[str, str] = env) -> tuple[str, int]:
+        done = subprocess.run(
+            [*COMMAND, "status", ALPHA, "-r", "us-east-1", "--json", "--endpoint-url",
+             served.endpoint_url, *extra],
+            capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+            env=environment,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        (row,) = json.loads(done.stdout)
+        calls = control_calls(served)
+        served.clear_requests()
+        return row["source"], calls
+
+    assert status("--source", str(path)) == ("shared", 0)
+    from_environment = {**env, "BEDROCK_LIFECYCLE_SOURCE": str(path)}
+    assert status(environment=from_environment) == ("shared", 0)
+    assert status("--source", "", environment=from_environment) == ("api", 1)
+
+    refused = subprocess.run(
+        [*COMMAND, "refresh", "--to", str(tmp_path / "other.json"), "--source", str(path)],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1
+    assert "--source" in refused.stderr
+    assert not (tmp_path / "other.json").exists()
+
+
+@pytest.mark.slow
 def test_refresh_to_s3_prints_json_and_says_what_it_left_out(
     served: FakeBedrock, s3: Any, s3_server: str, location: str, tmp_path: Path
 ) -> None:

@@ -66,6 +66,12 @@ def add_catalog_options(
         "--overrides", metavar="FILE", help="lifecycle overrides (.toml or .json) that win"
     )
     group.add_argument(
+        "--source",
+        metavar="LOCATION",
+        help="a fleet's shared lifecycle snapshot (s3://BUCKET/KEY or a path), read before the "
+        "control plane (default: $BEDROCK_LIFECYCLE_SOURCE; --source '' reads none)",
+    )
+    group.add_argument(
         "--endpoint-url",
         metavar="URL",
         help="Bedrock control-plane endpoint (a local fake or a proxy) instead of AWS's",
@@ -123,6 +129,7 @@ def build_catalog(args: argparse.Namespace, *, offline: bool | None = None) -> b
         endpoint_url=args.endpoint_url,
         clock=clock,
         max_wait=_ONLINE_WAIT,
+        source=getattr(args, "source", None),  # None: the environment's
     )
 
 

@@ -411,6 +411,10 @@ def _publish(args: argparse.Namespace, out: Output) -> int:
             "--overrides do not go into a shared snapshot (it holds only what the control "
             "plane answered): give them to the processes that read it"
         )
+    if args.source:
+        raise ValueError(
+            "--source names a snapshot to read; a publisher reads the control plane and writes --to"
+        )
     regions = None if args.all_regions else regions_from(args)
     try:
         with _reported_below():
