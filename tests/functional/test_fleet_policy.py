@@ -20,45 +20,18 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 import bedrock_lifecycle as bl
 from bedrock_lifecycle.cli._app import main as cli_main
 
+from ._moto_s3 import BUCKET, moto_server
 from ._world import EOL_AT, MESSAGES, NEW, NOVA, OLD, World
 
-BUCKET = "fleet-bucket"
 TTL = 300  # seconds between checks of the policy source
 REGION = "us-east-1"
 V1 = f'[successors]\n"{OLD}" = "{NEW}"\n'.encode()  # a policy the operations team publishes
 V2 = f'[successors]\n"{OLD}" = "{NOVA}"\n'.encode()  # ... and the successor it moves to later
 OFFLINE_DATES = {OLD: {"legacy_at": "2025-08-25", "eol_at": "2026-03-01"}}  # EOL at EOL_AT
-
-
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """An S3 client on moto's server, with the bucket; the environment points boto3 there too
-    (the ``BEDROCK_LIFECYCLE_POLICY`` path builds its own client)."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_server)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    client = boto3.session.Session().client("s3")
-    if BUCKET not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
-        client.create_bucket(Bucket=BUCKET)
-    yield client
-    client.close()
 
 
 @pytest.fixture
@@ -296,16 +269,12 @@ def test_a_missing_object_keeps_the_last_valid_policy_and_logs_once(
 def test_an_s3_outage_keeps_the_last_valid_policy(
     local_world: World, s3: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # A server of its own, stopped mid-test: connections are refused, as in an outage.
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    own = boto3.session.Session().client(
-        "s3",
-        endpoint_url=f"http://{host}:{port}",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1),
-    )
-    try:
+    with moto_server() as url:  # a server of its own, stopped mid-test (an outage)
+        own = boto3.session.Session().client(
+            "s3",
+            endpoint_url=url,
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1),
+        )
         own.create_bucket(Bucket=BUCKET)
         own.put_object(Bucket=BUCKET, Key="policy.toml", Body=V1)
         local_world.at(EOL_AT)
@@ -315,8 +284,6 @@ def test_an_s3_outage_keeps_the_last_valid_policy(
             policy=bl.Policy.from_source(f"s3://{BUCKET}/policy.toml", ttl=TTL, client=own),
         )
         assert calls(client) == ([NEW], [bl.FallbackWarning])
-    finally:
-        server.stop()
     caplog.set_level(logging.WARNING, logger="bedrock_lifecycle")
     for step in (1, 2):
         later(local_world, step * TTL)

@@ -21,21 +21,17 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.loaders
-import botocore.session
 import pytest
-from moto.server import ThreadedMotoServer
 
 import bedrock_lifecycle as bl
 from bedrock_lifecycle._fleet_snapshot import SNAPSHOT_KIND, decode_snapshot
 from bedrock_lifecycle.testing import FakeBedrock, FakeModel, FaultKind, LifecycleDates, Scenario
 
 from ._cli_env import cli_env
+from ._moto_s3 import BUCKET, moto_server, new_session
 from .test_cli import COMMAND
 
 UTC = timezone.utc
-BUCKET = "fleet-bucket"
 LIST = "ListFoundationModels"
 CONTROL = ("ListFoundationModels", "GetFoundationModel")
 REGIONS = ("us-east-1", "eu-west-1")
@@ -70,42 +66,6 @@ def scenario(alpha_eol: date | datetime = date(2026, 6, 1)) -> Scenario:
 # -- the world: moto's S3, the fake control plane, catalogs on the fake's clock ------------------
 
 
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def point_boto3_at(monkeypatch: pytest.MonkeyPatch, s3_url: str) -> None:
-    """boto3's normal configuration, from the environment only: dummy credentials, S3 at moto."""
-    for name in ("BEDROCK_LIFECYCLE_SOURCE", "BEDROCK_LIFECYCLE_SOURCE_MAX_AGE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("BEDROCK_LIFECYCLE_TTL", raising=False)
-    monkeypatch.delenv("BEDROCK_LIFECYCLE_OFFLINE", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_url)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # an outage is seen at once, not after retries
-
-
-@pytest.fixture
-def s3(s3_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    point_boto3_at(monkeypatch, s3_server)
-    monkeypatch.setenv("BEDROCK_LIFECYCLE_CACHE_DIR", str(tmp_path / "default-cache"))
-    client = new_session().client("s3")
-    if BUCKET not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
-        client.create_bucket(Bucket=BUCKET)
-    yield client
-    client.close()
-
-
 @pytest.fixture
 def location(request: pytest.FixtureRequest) -> str:
     """An object of this test's own."""
@@ -116,17 +76,6 @@ def location(request: pytest.FixtureRequest) -> str:
 def fake() -> Iterator[FakeBedrock]:
     with FakeBedrock(scenario()) as bedrock:
         yield bedrock
-
-
-_LOADER = botocore.loaders.create_loader()
-
-
-def new_session() -> boto3.Session:
-    """A boto3 Session configured from the environment, as a process would make it, sharing one
-    botocore loader with the others (each service model is parsed once: tests stay fast)."""
-    core = botocore.session.Session()
-    core.register_component("data_loader", _LOADER)
-    return boto3.Session(botocore_session=core)
 
 
 def control(fake: FakeBedrock) -> Callable[[str], Any]:
@@ -435,19 +384,13 @@ def test_an_outage_answers_from_the_last_good_copy_then_from_the_control_plane(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # A server of its own, stopped mid-test: connections are refused, as in an outage.
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://{host}:{port}")
     location = f"s3://{BUCKET}/outage.json"
-    try:
+    with moto_server() as url:  # a server of its own, stopped mid-test (an outage)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", url)
         new_session().client("s3").create_bucket(Bucket=BUCKET)
         publish(fake, location)
         catalog = make_catalog(source=location, ttl=HOUR, source_max_age=3 * HOUR)
         assert catalog.lookup(ALPHA).source is bl.Source.SHARED
-    finally:
-        server.stop()
     caplog.set_level(logging.DEBUG, logger="bedrock_lifecycle")
     fake.advance(HOUR + timedelta(seconds=1))
     catalog.lookup(ALPHA)
