@@ -40,8 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._cache_file import CacheData, RegionData, default_cache_path, read_cache, write_cache
-from ._clock import Clock, as_utc, seconds_from_env, utc_now
-from ._errors import ConfigurationError
+from ._clock import Clock, as_utc, duration, seconds_from_env, utc_now
 from ._ids import ModelRef, parse_model_id
 from ._lifecycle import ModelLifecycle, Source
 from ._observations import Observations
@@ -130,18 +129,6 @@ def _ttl_from_env(explicit: timedelta) -> timedelta:
     return DEFAULT_TTL if seconds is None else timedelta(seconds=seconds)
 
 
-def _as_timedelta(value: timedelta | float, key: str) -> timedelta:
-    if isinstance(value, timedelta):
-        result = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        result = timedelta(seconds=value)
-    else:
-        raise ConfigurationError(f"must be a timedelta or seconds, not {value!r}", key=key)
-    if result < timedelta(0):
-        raise ConfigurationError("must not be negative", key=key)
-    return result
-
-
 def _is_custom_endpoint(url: str | None) -> bool:
     return bool(url) and not str(url).rstrip("/").endswith((".amazonaws.com", ".amazonaws.com.cn"))
 
@@ -198,13 +185,13 @@ class Catalog:
             time.time if self._clock is utc_now else partial(_aware_ts, self._clock)
         )
         """The same clock as POSIX seconds (what reused decisions compare and keep)."""
-        self._ttl = _as_timedelta(_ttl_from_env(ttl), "ttl")
-        self._max_wait = _as_timedelta(max_wait, "max_wait").total_seconds()
+        self._ttl = duration(_ttl_from_env(ttl), "ttl")
+        self._max_wait = duration(max_wait, "max_wait").total_seconds()
         self._offline = bool(offline) or _env_flag(OFFLINE_ENV)
         # The shared snapshot: its source, its copy of each region, its reads (under the lock).
         self._shared = SharedRegions.configure(
             source,
-            None if source_max_age is None else _as_timedelta(source_max_age, "source_max_age"),
+            None if source_max_age is None else duration(source_max_age, "source_max_age"),
             session=session,
             backoff=_failure_backoff,
             describe=_describe,

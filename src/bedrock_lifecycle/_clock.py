@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from ._errors import ConfigurationError
 
-__all__ = ["Clock", "as_utc", "seconds_from_env", "utc_now"]
+__all__ = ["Clock", "as_utc", "duration", "seconds_from_env", "utc_now"]
 
 Clock = Callable[[], datetime]
 """A zero-argument callable returning the current time as an aware datetime."""
@@ -45,3 +45,20 @@ def seconds_from_env(name: str) -> float | None:
     if not seconds > 0 or seconds == float("inf"):
         raise ConfigurationError("must be positive", key=name, source="environment")
     return seconds
+
+
+def duration(value: timedelta | float, key: str, *, positive: bool = False) -> timedelta:
+    """A setting given as a ``timedelta`` or a number of seconds, as a ``timedelta``: never
+    negative, and with ``positive`` not zero either. Anything else raises
+    :class:`ConfigurationError` naming ``key``."""
+    if isinstance(value, timedelta):
+        result = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        result = timedelta(seconds=value)
+    else:
+        raise ConfigurationError(f"must be a timedelta or seconds, not {value!r}", key=key)
+    if positive and not result > timedelta(0):
+        raise ConfigurationError(f"must be positive, not {value!r}", key=key)
+    if result < timedelta(0):
+        raise ConfigurationError("must not be negative", key=key)
+    return result

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _wording as wording
 from ._catalog import TTL_ENV
-from ._clock import seconds_from_env
+from ._clock import duration, seconds_from_env
 from ._config_files import parse_mapping_bytes
 from ._errors import ConfigurationError
 from ._policy import POLICY_ENV
@@ -60,15 +60,7 @@ def _ttl_seconds(ttl: timedelta | float | None) -> float | None:
     catalog's TTL, known when a governor first plans)."""
     if ttl is None:
         return seconds_from_env(TTL_ENV)
-    if isinstance(ttl, timedelta):
-        seconds = ttl.total_seconds()
-    elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
-        seconds = float(ttl)
-    else:
-        raise ConfigurationError(f"must be a timedelta or seconds, not {ttl!r}", key="ttl")
-    if not seconds > 0:
-        raise ConfigurationError(f"must be positive, not {ttl!r}", key="ttl")
-    return seconds
+    return duration(ttl, "ttl", positive=True).total_seconds()
 
 
 class SharedPolicy:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,31 @@ def test_the_ttl_comes_from_the_environment_when_not_given(
     monkeypatch.setenv("BEDROCK_LIFECYCLE_TTL", "soon")
     with pytest.raises(bl.ConfigurationError, match="BEDROCK_LIFECYCLE_TTL"):
         bl.Policy.from_source(path)
+
+
+@pytest.mark.parametrize(
+    ("ttl", "message"),
+    [
+        (0, "'ttl': must be positive, not 0"),
+        (timedelta(seconds=-5), "'ttl': must be positive"),
+        ("60", "'ttl': must be a timedelta or seconds, not '60'"),
+        (True, "'ttl': must be a timedelta or seconds, not True"),
+    ],
+)
+def test_a_ttl_is_checked_as_the_catalogs_durations_are(
+    tmp_path: Path, ttl: object, message: str
+) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text("{}", "utf-8")
+    assert reloader(bl.Policy.from_source(path, ttl=timedelta(minutes=2))).ttl == 120
+    with pytest.raises(bl.ConfigurationError, match=re.escape(message)):
+        bl.Policy.from_source(path, ttl=ttl)  # type: ignore[arg-type]
+    # The catalog's durations: zero allowed, negative and non-durations refused.
+    assert bl.Catalog(persist=False, bundled=False, max_wait=0).offline is False
+    with pytest.raises(bl.ConfigurationError, match="'max_wait': must not be negative"):
+        bl.Catalog(persist=False, max_wait=-1)
+    with pytest.raises(bl.ConfigurationError, match="'ttl': must be a timedelta or seconds"):
+        bl.Catalog(persist=False, ttl="1h")  # type: ignore[arg-type]
 
 
 def test_one_thread_reads_while_the_others_go_on_with_the_last_policy(tmp_path: Path) -> None:
