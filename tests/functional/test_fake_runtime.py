@@ -294,6 +294,11 @@ def test_output_is_never_reported_past_the_requests_max_tokens(mode: str) -> Non
             modelId=SONNET4, messages=MESSAGES, inferenceConfig={"maxTokens": 900}
         )
         assert (roomy["stopReason"], roomy["usage"]["outputTokens"]) == ("end_turn", 500)
+        # The text is cut in proportion too: 7 of 500 tokens keep the first character or so.
+        [whole] = roomy["output"]["message"]["content"]
+        [cut] = capped["output"]["message"]["content"]
+        assert whole["text"].startswith(cut["text"])
+        assert 1 <= len(cut["text"]) <= max(1, len(whole["text"]) * 7 // 500)
         events = list(
             runtime.converse_stream(
                 modelId=SONNET4, messages=MESSAGES, inferenceConfig={"maxTokens": 7}
@@ -308,6 +313,7 @@ def test_output_is_never_reported_past_the_requests_max_tokens(mode: str) -> Non
         assert headers["x-amzn-bedrock-output-token-count"] == "9"
         document = json.loads(answer["body"].read())
         assert (document["stop_reason"], document["usage"]["output_tokens"]) == ("max_tokens", 9)
+        assert len(document["content"][0]["text"]) < len(whole["text"])
         llama = {"prompt": "How far is the moon?", "max_gen_len": 11}
         generated = json.loads(
             runtime.invoke_model(modelId=LLAMA, body=json.dumps(llama))["body"].read()

@@ -188,14 +188,16 @@ class _Outcome:
 _MAX_TOKENS_KEYS = ("max_tokens", "max_gen_len", "maxTokenCount", "max_new_tokens")
 
 
-def _cap_output(usage: dict[str, int], limit: Any) -> bool:
-    """Bedrock never reports more output tokens than the request allowed: cut ``usage`` to
-    ``limit`` (a request's max tokens) and say whether the answer was cut."""
-    if type(limit) is not int or not 0 < limit < usage["outputTokens"]:
-        return False
-    usage["totalTokens"] -= usage["outputTokens"] - limit
+def _cap_output(usage: dict[str, int], limit: Any, reply: str) -> tuple[str, bool]:
+    """Bedrock never answers more output tokens than the request allowed: cut ``usage`` to
+    ``limit`` (a request's max tokens), and ``reply`` in the same proportion (at least one
+    character); the reply to send, and whether it was cut."""
+    configured = usage["outputTokens"]
+    if type(limit) is not int or not 0 < limit < configured:
+        return reply, False
+    usage["totalTokens"] -= configured - limit
     usage["outputTokens"] = limit
-    return True
+    return reply[: max(1, len(reply) * limit // configured)], True
 
 
 def _body_limit(body: Any) -> Any:
@@ -1014,9 +1016,9 @@ class Engine:
             raise _Reject(400, "ValidationException", MSG_MALFORMED)
         usage = self._usage(model, _text_chars(messages) + _text_chars(system))
         config = body.get("inferenceConfig")
-        capped = _cap_output(usage, config.get("maxTokens") if isinstance(config, dict) else None)
+        limit = config.get("maxTokens") if isinstance(config, dict) else None
+        reply, capped = _cap_output(usage, limit, self._reply(model))
         stop = "max_tokens" if capped else "end_turn"
-        reply = self._reply(model)
         metrics = {"latencyMs": model.latency_ms}
         if not stream:
             answer = {
@@ -1041,8 +1043,7 @@ class Engine:
     ) -> tuple[FakeResponse, str | None]:
         body = self._body_json(request)
         usage = self._usage(model, _text_chars(body))
-        capped = _cap_output(usage, _body_limit(body))
-        reply = self._reply(model)
+        reply, capped = _cap_output(usage, _body_limit(body), self._reply(model))
         if not stream:
             headers = {
                 "X-Amzn-Bedrock-Input-Token-Count": str(usage["inputTokens"]),
