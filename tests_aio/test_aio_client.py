@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,6 +74,47 @@ async def test_async_with_passes_through_and_closes_the_client(world: AioWorld) 
         await call(entered, "Converse", OLD)
     assert world.invoked() == [OLD]
     assert left == [(None, None, None)]  # the client underneath was left (closed) once
+
+
+async def test_the_environments_shared_policy_is_read_off_the_loop(
+    world: AioWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ._world import DUMMY_KEY, DUMMY_SECRET
+
+    # A named pipe as the policy file: reading it waits until a writer (a thread, 1 s later)
+    # sends the policy. Read on the loop, it would stop the loop's heartbeat (every 10 ms) for
+    # what is left of that second after the client is made.
+    pipe = tmp_path / "policy.toml"
+    os.mkfifo(pipe)
+    monkeypatch.setenv("BEDROCK_LIFECYCLE_POLICY", str(pipe))
+    beats = 0
+
+    async def heartbeat() -> None:
+        nonlocal beats
+        while True:
+            await asyncio.sleep(0.01)
+            beats += 1
+
+    def send_policy() -> None:
+        time.sleep(1.0)
+        pipe.write_text(f'[successors]\n"{OLD}" = "{NEW}"\n', "utf-8")
+
+    beating = asyncio.create_task(heartbeat())
+    writer = threading.Thread(target=send_policy, daemon=True)
+    writer.start()
+    try:
+        async with bl.aio.client(
+            region_name="us-east-1",
+            endpoint_url=world.fake.endpoint_url,
+            catalog=world.catalog(),
+            aws_access_key_id=DUMMY_KEY,
+            aws_secret_access_key=DUMMY_SECRET,
+        ) as client:
+            assert beats >= 30, beats  # the loop kept beating through the read
+            assert client.policy.successors == {OLD: NEW}
+    finally:
+        beating.cancel()
+        writer.join(timeout=5)
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)

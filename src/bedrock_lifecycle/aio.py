@@ -93,6 +93,11 @@ async def client(
                     endpoint_url=endpoint_url,
                     client_factory=controls.for_region,
                 )
+        if policy is None:
+            # BEDROCK_LIFECYCLE_POLICY's first read is I/O (S3 or a file): off the loop.
+            from ._shared_policy import default_policy
+
+            policy = await asyncio.to_thread(default_policy)
         governed: AsyncLifecycleClient = wrap(
             runtime,
             policy=policy,
