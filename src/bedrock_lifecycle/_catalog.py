@@ -774,9 +774,11 @@ class Catalog:
 
     def _bundle(self) -> dict[tuple[str, str | None], ModelLifecycle]:
         if self._bundled_index is None:
-            from ._bundled import load_snapshot  # loaded by __init__ already
+            self._bundled_index = {}
+            if self._bundled:
+                from ._bundled import load_snapshot  # loaded by __init__ already
 
-            self._bundled_index = load_snapshot().index() if self._bundled else {}
+                self._bundled_index = load_snapshot().index()
         return self._bundled_index
 
     def _entry(self, base: str, region: str | None) -> ModelLifecycle:
