@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Governor",
     "caller_stacklevel",
+    "default_policy",
     "deferred_warnings",
     "lifecycle_error_kind",
     "lifecycle_metadata",
@@ -823,14 +824,15 @@ def _counts_invoke_body(plan: CallPlan) -> bool:
     return isinstance(shape, Mapping) and "invokeModel" in shape
 
 
-def _default_policy() -> Policy:
-    """``Policy()``, or the shared policy ``BEDROCK_LIFECYCLE_POLICY`` names (its reader is
-    loaded only then)."""
+def default_policy() -> Policy:
+    """The policy of a governor given none: ``Policy()``, or the shared policy
+    ``BEDROCK_LIFECYCLE_POLICY`` names (its reader is loaded only then; the first read is I/O,
+    so the async face calls this in a worker thread)."""
     if not os.environ.get(POLICY_ENV, "").strip():
         return Policy()
-    from ._shared_policy import default_policy
+    from ._shared_policy import default_policy as from_environment
 
-    return default_policy()
+    return from_environment()
 
 
 def make_governor(
@@ -860,7 +862,7 @@ def make_governor(
             raise TypeError(f"budgets must be Budget objects, not {type(budget).__name__}")
     return Governor(
         catalog=catalog,
-        policy=policy if policy is not None else _default_policy(),
+        policy=policy if policy is not None else default_policy(),
         ledger=ledger if ledger is not None else MemoryLedger(),
         prices=price_book(prices),
         budgets=chosen,

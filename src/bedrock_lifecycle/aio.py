@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ._aio_client import AsyncLifecycleClient, LoopBridge
 from ._catalog import Catalog, default_catalog
 from ._client import wrap
+from ._governor import default_policy
 from ._policy import Policy
 from ._pricing import PriceBook
 from .ledger import Ledger
@@ -95,8 +96,6 @@ async def client(
                 )
         if policy is None:
             # BEDROCK_LIFECYCLE_POLICY's first read is I/O (S3 or a file): off the loop.
-            from ._shared_policy import default_policy
-
             policy = await asyncio.to_thread(default_policy)
         governed: AsyncLifecycleClient = wrap(
             runtime,
