@@ -19,6 +19,8 @@ caller sends to the model they asked for is never changed.
 from __future__ import annotations
 
 import json
+import json.encoder
+import json.scanner
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -453,6 +455,40 @@ _MAX_TOKENS_MARKER = b'"max_tokens"'
 _MAX_TOKENS_VALUE = re.compile(rb'"max_tokens"\s*:\s*(\d+)(?![\d.eE])')
 _decode_json = json.JSONDecoder().decode
 _encode_json = json.JSONEncoder(ensure_ascii=False).encode
+#: The decoder's own scanner: a body with nothing around its value (what SDKs send) is read in
+#: one C call, without ``decode``'s two whitespace matches; anything else goes to ``decode``.
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
+    json.JSONDecoder()  # type: ignore[arg-type]  # typeshed wants a scanner, not a decoder
+)
+
+
+def _one_shot_encoder() -> Callable[[Any, int], Any] | None:
+    """The C encoder ``JSONEncoder(ensure_ascii=False).encode`` uses, made once.
+
+    ``encode`` makes a new one (and two Python frames) for every document; an adapted
+    InvokeModel body is written on every fallback call. ``None`` where the interpreter has no C
+    encoder, or where this one would not write exactly what ``encode`` writes (checked on a
+    sample of every JSON type). No check for cycles: the documents are decoded JSON.
+    """
+    make: Any = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    sample = {"s": '\u00e9"\\\n\u2028', "n": [0, -1, 10**30, 2.5, -0.0, 1e300], "o": {"t": True}}
+    # What encode writes for it (written out: encode itself goes through c_make_encoder).
+    written = '{"s": "\u00e9\\"\\\\\\n\u2028", "n": [0, -1, 1' + "0" * 30 + ", 2.5, -0.0, 1e+300], "
+    written += '"o": {"t": true}}'
+    try:
+        encoder: Callable[[Any, int], Any] = make(
+            None, None, json.encoder.encode_basestring, None, ": ", ", ", False, False, True
+        )
+        if "".join(encoder(sample, 0)) != written:
+            return None
+    except Exception:  # another signature (another interpreter): encode as usual
+        return None
+    return encoder
+
+
+_encode_json_once = _one_shot_encoder()
 
 
 _Drop = tuple[str, str, Adaptation]  # (section, key, change); section "" for a body
@@ -600,7 +636,13 @@ class Adapter:
         if present == [_MAX_TOKENS_MARKER] and self._within_ceiling(raw):
             return params, ()  # the usual case: max_tokens set, and not above the ceiling
         try:
-            body = _decode_json(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
+            try:
+                body, end = _scan_json(text, 0)
+            except StopIteration:  # whitespace first, or not JSON: decode says which
+                end = -1
+            if end != len(text):
+                body = _decode_json(text)
         except ValueError:  # UnicodeDecodeError included
             return params, ()
         if type(body) is not dict:
@@ -608,7 +650,9 @@ class Adapter:
         new_body, changes = self._apply_body(body, "body.")
         if not changes:
             return params, ()
-        return {**params, "body": _encode_json(new_body).encode("utf-8")}, changes
+        once = _encode_json_once
+        text = "".join(once(new_body, 0)) if once is not None else _encode_json(new_body)
+        return {**params, "body": text.encode("utf-8")}, changes
 
     def _within_ceiling(self, raw: bytes) -> bool:
         """Whether ``raw`` names max_tokens once, with a whole number within the ceiling

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +247,83 @@ def test_invoke_model_body_in_the_providers_names(body_type: type) -> None:
     adapted, changes = bl.adapt_request("InvokeModel", params, PAIR)
     assert json.loads(adapted["body"]) == {"max_tokens": 64000, "temperature": 0.2, "messages": []}
     assert [c.path for c in changes] == ["body.top_p", "body.max_tokens"]
+
+
+ODD_BODY = {
+    "temperature": 0.2,
+    "top_p": 0.9,
+    "max_tokens": 10**30,
+    "messages": [{"role": "user", "content": 'caf\u00e9 "quoted" \\ \n\u2028 \U0001f600'}],
+    "extra": {"x": [1.5e300, -0.0, 3, None, False], "top_p": 1},
+}
+
+
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_an_adapted_body_is_written_as_json_dumps_writes_it(ascii_only: bool) -> None:
+    raw = json.dumps(ODD_BODY, ensure_ascii=ascii_only).encode()
+    adapted, changes = bl.adapt_request("InvokeModel", {"modelId": S45, "body": raw}, PAIR)
+    expected = {key: value for key, value in ODD_BODY.items() if key != "top_p"}
+    expected["max_tokens"] = 64000
+    assert adapted["body"] == json.dumps(expected, ensure_ascii=False).encode()
+    assert [c.path for c in changes] == ["body.top_p", "body.max_tokens"]
+
+
+@pytest.mark.parametrize(
+    ("body", "adapted"),
+    [
+        (b' \n{"temperature": 0.2, "top_p": 0.9}\r\n', True),
+        (b'{"temperature": 0.2, "top_p": 0.9}  ', True),
+        (b'{"temperature": 0.2, "top_p": 0.9} {}', False),
+        (b'{"temperature": 0.2, "top_p": 0.9', False),
+        (b'\xff{"temperature": 0.2, "top_p": 0.9}', False),
+    ],
+)
+def test_a_body_is_read_as_the_json_decoder_reads_it(body: bytes, adapted: bool) -> None:
+    params = {"modelId": S45, "body": body}
+    result, changes = bl.adapt_request("InvokeModel", params, PAIR)
+    if adapted:
+        assert json.loads(result["body"]) == {"temperature": 0.2}
+        assert [c.path for c in changes] == ["body.top_p"]
+    else:
+        assert (result, changes) == (params, ())
+
+
+def test_an_interpreter_without_the_c_encoder_writes_the_same_body() -> None:
+    # A fresh interpreter whose json module has no C encoder, as on some other Pythons.
+    code = (
+        "import json, json.encoder, sys\n"
+        "json.encoder.c_make_encoder = None\n"
+        "import bedrock_lifecycle as bl\n"
+        "from bedrock_lifecycle._constraints import _encode_json_once\n"
+        "assert _encode_json_once is None\n"
+        "c = bl.ModelConstraints(refuses_together=(('temperature', 'topP'),), max_tokens=64000)\n"
+        "params = {'modelId': 'x', 'body': sys.stdin.buffer.read()}\n"
+        "sys.stdout.buffer.write(bl.adapt_request('InvokeModel', params, c)[0]['body'])\n"
+    )
+    raw = json.dumps(ODD_BODY).encode()
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=raw, capture_output=True, check=True, timeout=60
+    )
+    expected, _ = bl.adapt_request("InvokeModel", {"modelId": S45, "body": raw}, PAIR)
+    assert done.stdout == expected["body"]
+
+
+def test_a_c_encoder_that_writes_otherwise_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json.encoder
+
+    from bedrock_lifecycle._constraints import _one_shot_encoder
+
+    assert _one_shot_encoder() is not None  # CPython's own
+    made = json.encoder.c_make_encoder
+    assert made is not None
+
+    def ascii_only(*args: Any) -> Any:  # what ensure_ascii=True would make
+        return made(*args[:2], json.encoder.encode_basestring_ascii, *args[3:])
+
+    monkeypatch.setattr(json.encoder, "c_make_encoder", ascii_only)
+    assert _one_shot_encoder() is None
+    monkeypatch.setattr(json.encoder, "c_make_encoder", lambda *args: 1 / 0)
+    assert _one_shot_encoder() is None
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"top_k": 1, "max_tokens": 10}', None])
