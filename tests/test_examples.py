@@ -92,3 +92,32 @@ def test_budget_alarm_template_watches_the_metric_emf_ledger_publishes() -> None
     assert alarm["MetricName"] in {metric["Name"] for metric in declared["Metrics"]}
     assert document[dimension["Name"]] == dimension["Value"]
     assert document[alarm["MetricName"]] == 0.0105
+
+
+#: Every CloudFormation template the examples ship.
+TEMPLATES = sorted(
+    path
+    for path in EXAMPLES.rglob("*.json")
+    if '"AWSTemplateFormatVersion"' in path.read_text("utf-8")
+)
+
+
+def test_every_template_is_found() -> None:
+    names = {path.relative_to(EXAMPLES).as_posix() for path in TEMPLATES}
+    assert names == {
+        "budget_alarm.cfn.json",
+        "fleet_dashboard.cfn.json",
+        "fleet_snapshot/template.json",
+    }
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.name)
+def test_cfn_lint_finds_no_error_or_warning_in_a_template(template: pathlib.Path) -> None:
+    # cfn-lint checks resource types, properties, intrinsic functions and IAM policies against
+    # CloudFormation's own specification, in every region the templates may be deployed to.
+    from cfnlint.api import ManualArgs, lint
+
+    config = ManualArgs(regions=["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"])
+    matches = lint(template.read_text("utf-8"), config=config)
+    found = [f"{m.rule.id} {m.rule.severity} line {m.linenumber}: {m.message}" for m in matches]
+    assert found == [], "\n".join(found)

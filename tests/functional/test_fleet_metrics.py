@@ -5,7 +5,8 @@ metrics every process's ``EmfLedger`` writes. Governed calls against the fake (A
 extended access, a fallback) are recorded by an ``EmfLedger`` set up as the template says; every
 metric name, dimension set and dimension value the dashboard asks CloudWatch for must be in those
 EMF lines, so a renamed metric or a dropped dimension fails here rather than leaving a graph
-empty in production.
+empty in production. The dashboard is read as CloudFormation deploys it: the template is created
+as a stack in moto's CloudFormation and the body read back from its CloudWatch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import boto3
+from moto import mock_aws
 
 import bedrock_lifecycle as bl
 from bedrock_lifecycle.ledger import EmfLedger
@@ -41,36 +45,29 @@ class Read:
     filters: tuple[tuple[str, str], ...]  # dimension values the widget narrows to
 
 
-def _resolve(node: Any, parameters: dict[str, str]) -> Any:
-    """CloudFormation's Ref, Fn::Sub and Fn::Join, as far as the template uses them."""
-    if isinstance(node, list):
-        return [_resolve(item, parameters) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if set(node) == {"Ref"}:
-        return parameters[node["Ref"]]
-    if set(node) == {"Fn::Sub"}:
-        return re.sub(r"\$\{([^}]+)\}", lambda m: parameters[m.group(1)], node["Fn::Sub"])
-    if set(node) == {"Fn::Join"}:
-        separator, items = node["Fn::Join"]
-        return separator.join(_resolve(items, parameters))
-    return {key: _resolve(value, parameters) for key, value in node.items()}
-
-
 def _template() -> dict[str, Any]:
     return json.loads(TEMPLATE.read_text("utf-8"))  # type: ignore[no-any-return]
 
 
-def _dashboard(namespace: str = "BedrockLifecycle") -> dict[str, Any]:
-    template = _template()
-    [dashboard] = [
-        resource
-        for resource in template["Resources"].values()
-        if resource["Type"] == "AWS::CloudWatch::Dashboard"
-    ]
-    parameters = {"Namespace": namespace, "AWS::Region": REGION, "DashboardName": "fleet"}
-    body = _resolve(dashboard["Properties"]["DashboardBody"], parameters)
-    assert isinstance(body, str)
+def _dashboard(namespace: str | None = None) -> dict[str, Any]:
+    """The dashboard as the template deploys it: a stack created in moto's CloudFormation
+    (which resolves the template's parameters and functions), read back from its CloudWatch."""
+    parameters = [{"ParameterKey": "DashboardName", "ParameterValue": "fleet"}]
+    if namespace is not None:
+        parameters.append({"ParameterKey": "Namespace", "ParameterValue": namespace})
+    with mock_aws():
+        stacks = boto3.client("cloudformation", region_name=REGION)
+        stacks.create_stack(
+            StackName="bedrock-lifecycle-fleet",
+            TemplateBody=TEMPLATE.read_text("utf-8"),
+            Parameters=parameters,  # type: ignore[arg-type]
+        )
+        [stack] = stacks.describe_stacks(StackName="bedrock-lifecycle-fleet")["Stacks"]
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+        names = [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]]
+        assert names == ["fleet"]
+        body = cloudwatch.get_dashboard(DashboardName="fleet")["DashboardBody"]
     return json.loads(body)  # type: ignore[no-any-return]
 
 
