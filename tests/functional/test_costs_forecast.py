@@ -194,6 +194,23 @@ def test_forecast_reaches_for_aws_only_when_asked(cli: CLI) -> None:
     assert "could not fetch lifecycle data for us-east-1" in done.stderr
 
 
+def test_forecast_online_reads_the_fleets_snapshot_first(cli: CLI, tmp_path: Path) -> None:
+    missing = tmp_path / "fleet" / "lifecycle.json"
+    done = cli(
+        "costs", "--ledger", LEDGER, "--forecast", "--at", "2026-01-10", "--online",
+        "--source", str(missing), "--json", env=NO_AWS_HERE,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"cannot read the shared lifecycle snapshot {missing}" in done.stderr
+    assert "could not fetch lifecycle data for us-east-1" in done.stderr  # then the control plane
+    # Offline (the default) reads no snapshot, so --source alone is refused, as with or without
+    # --forecast.
+    assert_one_line_error(
+        cli("costs", "--ledger", LEDGER, "--forecast", "--source", str(missing)), "--online"
+    )
+    assert_one_line_error(cli("costs", "--ledger", LEDGER, "--source", ""), "--forecast")
+
+
 def test_forecast_options_are_checked(cli: CLI) -> None:
     assert_one_line_error(
         cli("costs", "--ledger", LEDGER, "--window", "3"), "--window", "--forecast"

@@ -12,7 +12,7 @@ from typing import TextIO
 
 import bedrock_lifecycle as bl
 
-from ._common import add_catalog_options, parse_when
+from ._common import SOURCE_HELP, add_catalog_options, parse_when
 from ._output import Output
 
 __all__ = ["build_parser", "main"]
@@ -382,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     ahead.add_argument(
         "--endpoint-url", metavar="URL", help="Bedrock control-plane endpoint, with --online"
     )
+    ahead.add_argument("--source", metavar="LOCATION", help=f"{SOURCE_HELP}, with --online")
 
     rehearse = add(
         "rehearse",

@@ -35,6 +35,12 @@ _JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _ONLINE_WAIT = timedelta(seconds=15)
 
 
+SOURCE_HELP = (
+    "a fleet's shared lifecycle snapshot (s3://BUCKET/KEY or a path), read before the control "
+    "plane (default: $BEDROCK_LIFECYCLE_SOURCE; --source '' reads none)"
+)
+
+
 def add_catalog_options(
     parser: argparse.ArgumentParser, *, at: bool = True, offline: bool = True
 ) -> None:
@@ -65,12 +71,7 @@ def add_catalog_options(
     group.add_argument(
         "--overrides", metavar="FILE", help="lifecycle overrides (.toml or .json) that win"
     )
-    group.add_argument(
-        "--source",
-        metavar="LOCATION",
-        help="a fleet's shared lifecycle snapshot (s3://BUCKET/KEY or a path), read before the "
-        "control plane (default: $BEDROCK_LIFECYCLE_SOURCE; --source '' reads none)",
-    )
+    group.add_argument("--source", metavar="LOCATION", help=SOURCE_HELP)
     group.add_argument(
         "--endpoint-url",
         metavar="URL",

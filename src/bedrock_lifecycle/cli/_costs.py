@@ -31,6 +31,7 @@ _FORECAST_ONLY = (
     ("cache_path", "--cache-path"),
     ("online", "--online"),
     ("endpoint_url", "--endpoint-url"),
+    ("source", "--source"),
 )
 
 
@@ -157,7 +158,11 @@ def _shadow_section(
 def run_costs(args: argparse.Namespace, out: Output) -> int:
     if args.forecast:
         return _run_forecast(args, out)
-    given = [option for name, option in _FORECAST_ONLY if getattr(args, name, None)]
+    given = [
+        option
+        for name, option in _FORECAST_ONLY
+        if getattr(args, name, None) not in (None, False)  # --source '' is given too
+    ]
     if given:
         raise bl.ConfigurationError(f"{', '.join(given)}: only with --forecast")
     by = [key.strip() for key in args.by.split(",") if key.strip()] if args.by else []
@@ -300,6 +305,8 @@ def _run_forecast(args: argparse.Namespace, out: Output) -> int:
         )
     if args.endpoint_url and not args.online:
         raise bl.ConfigurationError("--endpoint-url: only with --online")
+    if args.source is not None and not args.online:
+        raise bl.ConfigurationError("--source: only with --online (offline, no snapshot is read)")
     records = read_ledger_records(args.ledger)
     policy = load_policy(args.policy)
     catalog = build_catalog(args, offline=not args.online)
