@@ -107,10 +107,10 @@ def only(report: bl.PreflightReport, model_id: str, region: str = "us-east-1") -
 
 
 def test_the_successor_is_checked_in_the_form_the_application_calls(fake: FakeBedrock) -> None:
-    report = check(fake, [f"us.{V1}", V1], ("us-east-1", "eu-central-2"))
+    report = check(fake, [f"eu.{V1}", V1], ("us-east-1", "eu-central-2"))
     assert not report.ok
-    profiled = only(report, f"us.{V1}", "eu-central-2")
-    assert (profiled.role, profiled.successor) == ("chosen", f"us.{SONNET45}")
+    profiled = only(report, f"eu.{V1}", "eu-central-2")
+    assert (profiled.role, profiled.successor) == ("chosen", f"eu.{SONNET45}")
     assert (profiled.state, profiled.eol_at) == (bl.State.LEGACY, datetime(2026, 6, 1, tzinfo=UTC))
     assert (profiled.offered, profiled.on_demand, profiled.streaming) == (True, False, True)
     assert profiled.adaptations == "temperature with topP; maxTokens <= 64000"
@@ -119,7 +119,11 @@ def test_the_successor_is_checked_in_the_form_the_application_calls(fake: FakeBe
     assert by_base.successor == SONNET45
     assert not by_base.ok
     assert "sold only through inference profiles: a call by base id fails" in by_base.problems[0]
-    assert report.problems == (by_base, only(report, V1, "eu-central-2"))
+    # An eu. profile is no profile in us-east-1, and neither is its successor's.
+    abroad = only(report, f"eu.{V1}")
+    assert abroad.offered is False
+    assert f"inference profile eu.{SONNET45} is not offered in us-east-1" in abroad.problems
+    assert report.problems == (abroad, by_base, only(report, V1, "eu-central-2"))
 
 
 def test_each_question_is_asked_once_and_only_the_control_plane(fake: FakeBedrock) -> None:
@@ -294,16 +298,17 @@ def block(stdout: str, heading: str) -> list[str]:
 
 @pytest.mark.slow
 def test_check_exits_0_when_every_successor_is_ready(cli: CLI, served: FakeBedrock) -> None:
-    done = cli(f"us.{V1}", NOVA, "-r", "us-east-1", "-r", "eu-central-2")
+    # A global profile: a us. one is no profile in eu-central-2.
+    done = cli(f"global.{V1}", NOVA, "-r", "us-east-1", "-r", "eu-central-2")
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "Preflight as of 2026-01-15: 2 models in use, 2 regions"
-    assert block(done.stdout, f"us.{V1} in us-east-1: extended access, EOL 2026-03-01") == [
-        f"  ready    us.{SONNET45} (Active)",
+    assert block(done.stdout, f"global.{V1} in us-east-1: extended access, EOL 2026-03-01") == [
+        f"  ready    global.{SONNET45} (Active)",
         "           offered: yes; on demand: no; streams: yes",
         "           adaptations: temperature with topP; maxTokens <= 64000",
     ]
-    assert f"us.{V1} in eu-central-2: Legacy, EOL 2026-06-01" in lines
+    assert f"global.{V1} in eu-central-2: Legacy, EOL 2026-06-01" in lines
     assert block(done.stdout, f"{NOVA} in us-east-1: Active") == [
         "  ok       no successor",
         "           Active: no successor configured or recommended, none needed yet",
@@ -435,7 +440,7 @@ def test_check_prices_a_test_call_from_a_price_file(
 def test_check_models_from_a_ledger_in_the_regions_they_were_used(cli: CLI, tmp_path: Path) -> None:
     path = tmp_path / "usage.jsonl"
     with bl.JsonlLedger(path) as ledger:
-        for model, region in ((f"us.{V1}", "eu-central-2"), (NOVA, "us-east-1")):
+        for model, region in ((f"eu.{V1}", "eu-central-2"), (NOVA, "us-east-1")):
             ledger.record(
                 bl.UsageRecord.from_usage(
                     bl.Usage(input_tokens=10, output_tokens=5),
@@ -454,7 +459,7 @@ def test_check_models_from_a_ledger_in_the_regions_they_were_used(cli: CLI, tmp_
     rows = json.loads(done.stdout)["rows"]
     assert sorted((row["model_id"], row["region"]) for row in rows) == [
         (NOVA, "us-east-1"),
-        (f"us.{V1}", "eu-central-2"),
+        (f"eu.{V1}", "eu-central-2"),
     ]
 
 

@@ -207,7 +207,7 @@ def test_eol_model_falls_back_before_the_call(world: World, operation: str) -> N
     ("requested", "expected"),
     [
         (f"us.{OLD}", f"us.{NEW}"),
-        (f"eu.{OLD}", f"eu.{NEW}"),
+        (f"global.{OLD}", f"global.{NEW}"),
         (
             f"arn:aws:bedrock:us-east-1::foundation-model/{OLD}",
             f"arn:aws:bedrock:us-east-1::foundation-model/{NEW}",

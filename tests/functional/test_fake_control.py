@@ -264,6 +264,54 @@ def test_from_snapshot_builds_models_and_successors() -> None:
         assert first.model_id in listed  # everything is Active in 2020
 
 
+def test_from_snapshot_refuses_what_the_bundled_data_says_bedrock_refuses() -> None:
+    from bedrock_lifecycle._bundled import load_catalogue
+
+    catalogue = load_catalogue()
+    region = "us-east-1"
+    profile_only = next(
+        e for e in catalogue if e.inference == "profile_only" and region in e.regions and e.profiles
+    )
+    partly = next(
+        e
+        for e in catalogue
+        if e.inference == "on_demand"
+        and region in e.regions
+        and e.on_demand_regions
+        and region not in e.on_demand_regions
+    )
+    scenario = Scenario.from_snapshot()
+    assert scenario.model(profile_only.model_id) is not None  # Active models are served too
+    sonnet45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    messages = [{"role": "user", "content": [{"text": "hi"}]}]
+    with FakeBedrock(scenario) as fake:
+        runtime = fake.client("bedrock-runtime", region_name=region)
+        control = fake.client("bedrock", region_name=region)
+        # The constraint table: Sonnet 4.5 refuses temperature with topP, and its ceiling.
+        for config in ({"temperature": 0.5, "topP": 0.9}, {"maxTokens": 64001}):
+            with pytest.raises(ClientError) as refused:
+                runtime.converse(modelId=sonnet45, messages=messages, inferenceConfig=config)
+            assert refused.value.response["Error"]["Code"] == "ValidationException"
+        # The catalogue: on-demand calls where the model takes none, and the profiles it has.
+        for entry in (profile_only, partly):
+            with pytest.raises(ClientError, match="on-demand throughput isn't supported"):
+                runtime.converse(modelId=entry.model_id, messages=messages)
+            geo = "us" if "us" in entry.profiles else "global"
+            runtime.converse(modelId=f"{geo}.{entry.model_id}", messages=messages)
+            details = control.get_foundation_model(modelIdentifier=entry.model_id)
+            assert "ON_DEMAND" not in details["modelDetails"]["inferenceTypesSupported"]
+        elsewhere = fake.client("bedrock-runtime", region_name=partly.on_demand_regions[0])
+        elsewhere.converse(modelId=partly.model_id, messages=messages)
+        # ... and no global profile where the catalogue lists only geographic ones.
+        regional = next(
+            e
+            for e in catalogue
+            if region in e.regions and e.profiles and "global" not in e.profiles
+        )
+        with pytest.raises(ClientError, match="model identifier is invalid"):
+            runtime.converse(modelId=f"global.{regional.model_id}", messages=messages)
+
+
 def test_per_region_replaces_defaults() -> None:
     model = FakeModel(
         NOVA,

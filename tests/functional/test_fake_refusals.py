@@ -111,6 +111,25 @@ def test_max_tokens_over_the_ceiling_is_refused(runtime: Any, operation: str) ->
     assert _refusal(runtime, operation, SONNET45, {"max_tokens": 64001}) == CEILING
 
 
+@pytest.mark.parametrize("operation", ["invoke_model", "invoke_model_with_response_stream"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"inferenceConfig": {"max_new_tokens": 64001}, "messages": []},  # Nova
+        {"prompt": "x", "max_gen_len": 64001},  # Llama
+        {"inputText": "x", "textGenerationConfig": {"maxTokenCount": 64001}},  # Titan Text
+    ],
+)
+def test_the_ceiling_holds_for_every_providers_body(
+    runtime: Any, operation: str, body: dict[str, Any]
+) -> None:
+    with pytest.raises(runtime.exceptions.ValidationException) as caught:
+        response = getattr(runtime, operation)(modelId=SONNET45, body=json.dumps(body))
+        for _ in response["body"]:
+            pass
+    assert caught.value.response["Error"]["Message"] == CEILING
+
+
 @pytest.mark.parametrize("operation", OPERATIONS)
 @pytest.mark.parametrize(
     "params", [{"temperature": 0.0, "max_tokens": 64000}, {"top_p": 0.9, "max_tokens": 1000}]

@@ -172,7 +172,6 @@ def test_start_async_invoke_takes_the_model_from_the_body(fake: FakeBedrock, run
         NOVA,
         f"us.{NOVA}",
         f"global.{NOVA}",
-        f"apac.{NOVA}",
         f"arn:aws:bedrock:us-east-1::foundation-model/{NOVA}",
         f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.{NOVA}",
         "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/app-sonnet",
@@ -193,6 +192,16 @@ def test_every_identifier_form_is_accepted(fake: FakeBedrock, runtime: Any, mode
         "anthropic.claude-unknown-v9:0",
         "us.anthropic.claude-unknown-v9:0",
         f"arn:aws:bedrock:eu-west-1::foundation-model/{NOVA}",  # another region's ARN
+        f"apac.{NOVA}",  # a geography us-east-1 is not in
+        f"eu.{NOVA}",
+        f"zz.{NOVA}",  # no such geography
+        f"us-gov.{NOVA}",
+        f"arn:aws:bedrock:us-east-1:123456789012:foundation-model/{NOVA}",  # with an account
+        f"arn:aws:bedrock:us-east-1::inference-profile/us.{NOVA}",  # without one
+        "arn:aws:bedrock:us-east-1::application-inference-profile/app-sonnet",
+        f"arn:aws-cn:bedrock:us-east-1::foundation-model/{NOVA}",  # another partition
+        f"arn:aws-us-gov:bedrock:us-east-1::foundation-model/{NOVA}",
+        f"arn:awsx:bedrock:us-east-1::foundation-model/{NOVA}",
         "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/nope",
         "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/000000000000",
         "arn:aws:bedrock:us-east-1:123456789012:prompt-router/whatever",
@@ -213,21 +222,56 @@ def test_unknown_identifiers_are_invalid(runtime: Any, model_id: str) -> None:
     )
 
 
-def test_profile_only_model_refuses_its_base_id(runtime: Any) -> None:
+@pytest.mark.parametrize(
+    "model_id", [SONNET4, f"arn:aws:bedrock:us-east-1::foundation-model/{SONNET4}"]
+)
+def test_profile_only_model_refuses_on_demand_calls(runtime: Any, model_id: str) -> None:
+    # By base id or by foundation-model ARN: both are on-demand calls.
     with pytest.raises(ClientError) as caught:
-        runtime.converse(modelId=SONNET4, messages=MESSAGES)
-    assert caught.value.response["Error"]["Code"] == "ValidationException"
-    assert "inference profile" in caught.value.response["Error"]["Message"]
+        runtime.converse(modelId=model_id, messages=MESSAGES)
+    assert caught.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": f"Invocation of model ID {model_id} with on-demand throughput isn't "
+        "supported. Retry your request with the ID or ARN of an inference profile that "
+        "contains this model.",
+    }
     assert runtime.converse(modelId=f"us.{SONNET4}", messages=MESSAGES)["usage"]["inputTokens"] == 5
+    profile_arn = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.{SONNET4}"
+    assert runtime.converse(modelId=profile_arn, messages=MESSAGES)["usage"]["inputTokens"] == 5
+
+
+@pytest.mark.parametrize(
+    ("region", "geos"),
+    [
+        ("us-west-2", {"us", "global"}),
+        ("eu-central-2", {"eu", "global"}),
+        ("ap-northeast-1", {"apac", "jp", "global"}),
+    ],
+)
+def test_a_system_profile_is_called_from_its_own_geography(
+    fake: FakeBedrock, region: str, geos: set[str]
+) -> None:
+    runtime = fake.client("bedrock-runtime", region_name=region)
+    for geo in ("us", "eu", "apac", "jp", "au", "ca", "us-gov", "global"):
+        if geo in geos:
+            runtime.converse(modelId=f"{geo}.{SONNET4}", messages=MESSAGES)
+        else:
+            with pytest.raises(ClientError, match="model identifier is invalid"):
+                runtime.converse(modelId=f"{geo}.{SONNET4}", messages=MESSAGES)
 
 
 def test_restricted_profile_geos() -> None:
-    scenario = Scenario(models=(FakeModel(NOVA, profile_geos=("us",)),))
+    scenario = Scenario(
+        models=(FakeModel(NOVA, regions=("us-east-1", "eu-west-1"), profile_geos=("us",)),)
+    )
     with FakeBedrock(scenario) as fake:
         runtime = fake.client("bedrock-runtime")
         runtime.converse(modelId=f"us.{NOVA}", messages=MESSAGES)
         with pytest.raises(ClientError, match="model identifier is invalid"):
-            runtime.converse(modelId=f"eu.{NOVA}", messages=MESSAGES)
+            runtime.converse(modelId=f"global.{NOVA}", messages=MESSAGES)
+        europe = fake.client("bedrock-runtime", region_name="eu-west-1")
+        with pytest.raises(ClientError, match="model identifier is invalid"):
+            europe.converse(modelId=f"eu.{NOVA}", messages=MESSAGES)
 
 
 def test_region_comes_from_the_signature(fake: FakeBedrock, mode: str) -> None:

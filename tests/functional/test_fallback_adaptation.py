@@ -491,8 +491,10 @@ def test_chain_is_judged_per_region(world: World, region: str) -> None:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bl.LifecycleWarning)
-        response = client.converse(modelId=f"us.{OLD}", messages=MESSAGES)
-    assert meta(response)["invokedModelId"] == f"us.{S45}"
+        # A system profile of the region's own geography (a us. one is invalid in Europe).
+        geo = "eu" if region.startswith("eu-") else "us"
+        response = client.converse(modelId=f"{geo}.{OLD}", messages=MESSAGES)
+    assert meta(response)["invokedModelId"] == f"{geo}.{S45}"
     assert meta(response)["fallback"] is True
 
 

@@ -65,7 +65,12 @@ _ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 _JSON = "application/json"
 _EVENTSTREAM = "application/vnd.amazon.eventstream"
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
-_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:([a-z0-9-]*):(\d{12})?:([a-z-]+)/(.+)$")
+_ARN = re.compile(r"^arn:(aws[a-z-]*):bedrock:([a-z0-9-]*):(\d{12})?:([a-z-]+)/(.+)$")
+#: ARN kinds whose resource belongs to an account (the account field is required); a
+#: foundation model belongs to none (the field is empty).
+_ACCOUNT_ARNS = frozenset(
+    {"inference-profile", "application-inference-profile", "provisioned-model"}
+)
 _STREAM_OPERATIONS = frozenset({"ConverseStream", "InvokeModelWithResponseStream"})
 _USE_OPERATIONS = frozenset(
     {
@@ -88,6 +93,29 @@ _RUNTIME_SUFFIXES = {
     "converse-stream": "ConverseStream",
     "count-tokens": "CountTokens",
 }
+
+
+def _partition(region: str) -> str:
+    """The ARN partition of ``region``."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _geo_serves(geo: str, region: str) -> bool:
+    """Whether a ``<geo>.`` system inference profile can be called from ``region``: only
+    from a source region in its geography (``global`` from any commercial region)."""
+    partition = _partition(region)
+    if geo == "global" or geo == "us":
+        return partition == "aws" and region.startswith(_GEO_REGIONS[geo])
+    if geo == "us-gov":
+        return partition == "aws-us-gov"
+    prefixes = _GEO_REGIONS.get(geo)
+    return prefixes is not None and region.startswith(prefixes)
+
+
 _GEO_REGIONS = {
     "us": ("us-",),
     "us-gov": ("us-gov-",),
@@ -208,6 +236,9 @@ def _body_limit(body: Any) -> Any:
         config = body.get("inferenceConfig")  # Nova's native body
         if isinstance(config, dict):
             return config.get("max_new_tokens", config.get("maxTokens"))
+        config = body.get("textGenerationConfig")  # Titan Text's
+        if isinstance(config, dict):
+            return config.get("maxTokenCount")
     return None
 
 
@@ -573,13 +604,16 @@ class Engine:
         invalid = _Reject(400, "ValidationException", MSG_INVALID_ID)
         match = _ARN.match(sent)
         if match is not None:
-            arn_region, _account, kind, rest = match.groups()
-            if arn_region != region:
+            partition, arn_region, account, kind, rest = match.groups()
+            if arn_region != region or partition != _partition(region):
                 raise invalid
+            if (account is not None) != (kind in _ACCOUNT_ARNS):
+                raise invalid  # an account on a foundation model, or none on a profile
             if kind == "foundation-model":
                 model = scenario.model(rest)
                 if model is None:
                     raise invalid
+                self._check_on_demand(model, sent, operation, region)
                 return model, "foundation-model-arn"
             if kind == "inference-profile":
                 return self._system_profile(rest, region, invalid), "inference-profile-arn"
@@ -603,15 +637,21 @@ class Engine:
             raise invalid
         model = scenario.model(sent)
         if model is not None:
-            if model.profile_only and operation in _USE_OPERATIONS | {"CountTokens"}:
-                raise _Reject(400, "ValidationException", MSG_PROFILE_ONLY.format(model=sent))
+            self._check_on_demand(model, sent, operation, region)
             return model, "base"
         return self._system_profile(sent, region, invalid), "system-inference-profile"
 
+    @staticmethod
+    def _check_on_demand(model: FakeModel, sent: str, operation: str, region: str) -> None:
+        """A model sold only through inference profiles (here) refuses an on-demand call, by
+        its base id or its foundation-model ARN."""
+        if operation in _USE_OPERATIONS | {"CountTokens"} and not model.on_demand_in(region):
+            raise _Reject(400, "ValidationException", MSG_PROFILE_ONLY.format(model=sent))
+
     def _system_profile(self, profile_id: str, region: str, invalid: _Reject) -> FakeModel:
         geo, _, base = profile_id.partition(".")
-        if not base or not re.fullmatch(r"[a-z]{2,8}(-[a-z]{2,8})?", geo):
-            raise invalid
+        if not base or not _geo_serves(geo, region):
+            raise invalid  # an unknown geography, or one the caller's region is not in
         model = self.scenario.model(base)
         if model is None or (model.profile_geos is not None and geo not in model.profile_geos):
             raise invalid
@@ -672,7 +712,8 @@ class Engine:
             if first in given and second in given:
                 message = MSG_REFUSED_TOGETHER.format(first=first, second=second)
                 raise _Reject(400, "ValidationException", message)
-        limit, requested = model.max_tokens, given.get("max_tokens")
+        limit = model.max_tokens
+        requested = given.get("max_tokens") if converse else _body_limit(body)
         if limit is not None and isinstance(requested, int | float) and requested > limit:
             raise _Reject(400, "ValidationException", MSG_MAX_TOKENS.format(limit=limit))
 
@@ -708,7 +749,7 @@ class Engine:
             "outputModalities": list(model.output_modalities),
             "responseStreamingSupported": model.streaming,
             "customizationsSupported": list(model.customizations),
-            "inferenceTypesSupported": list(model.inference_types),
+            "inferenceTypesSupported": list(model.inference_types_in(region)),
             "modelLifecycle": self._lifecycle_block(
                 dates, state, with_dates and model.publish_dates
             ),
@@ -747,7 +788,7 @@ class Engine:
                 continue
             if modality is not None and modality not in model.output_modalities:
                 continue
-            if inference is not None and inference not in model.inference_types:
+            if inference is not None and inference not in model.inference_types_in(region):
                 continue
             if customization is not None and customization not in model.customizations:
                 continue
@@ -758,7 +799,7 @@ class Engine:
         match = _ARN.match(sent)
         model_id = sent
         if match is not None:
-            arn_region, _account, kind, rest = match.groups()
+            _, arn_region, _account, kind, rest = match.groups()
             model_id = rest if kind == "foundation-model" and arn_region == region else ""
         model = self.scenario.model(model_id)
         if model is None or not self._visible(model, region):
@@ -854,7 +895,7 @@ class Engine:
         profile_id = sent
         match = _ARN.match(sent)
         if match is not None:
-            arn_region, _account, kind, rest = match.groups()
+            _, arn_region, _account, kind, rest = match.groups()
             if arn_region != region or kind not in (
                 "inference-profile",
                 "application-inference-profile",

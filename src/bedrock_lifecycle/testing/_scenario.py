@@ -80,10 +80,14 @@ class FakeModel:
     ``last_used`` marks the model as last called at that time in every region (for the idle
     Legacy rule); ``None`` means no call is known yet. ``operation_not_allowed`` lists the states
     (or ``True`` for always) in which runtime calls answer ``ValidationException: Operation not
-    allowed``. ``profile_only`` models answer on-demand calls by base id with the "use an inference
-    profile" ValidationException. ``profile_geos`` limits which ``<geo>.<id>`` system profiles
-    exist (``None``: any geo prefix). ``publish_dates=False`` hides the dates from the control
-    plane (only ``status`` is returned).
+    allowed``. ``profile_only`` models answer on-demand calls (by base id or foundation-model
+    ARN) with the "use an inference profile" ValidationException; ``on_demand_regions`` limits
+    on-demand calls to those regions (``None``: every region), as for a model sold on demand in
+    some regions and only through inference profiles in the others. ``profile_geos`` limits
+    which ``<geo>.<id>`` system profiles exist (``None``: every geography); a system profile is
+    callable only from a region of its own geography (``global`` from any commercial region).
+    ``publish_dates=False`` hides the dates from the control plane (only ``status`` is
+    returned).
 
     ``refuses`` names inference parameters the model refuses, in the provider's spelling
     (``"temperature"``, ``"top_p"``, ``"top_k"``; any other name is a key of
@@ -120,6 +124,7 @@ class FakeModel:
     refuses: Collection[str] = ()
     refuses_together: Collection[tuple[str, str]] = ()
     max_tokens: int | None = None
+    on_demand_regions: Collection[str] | None = None
 
     def __post_init__(self) -> None:
         given: Any = self.regions
@@ -150,6 +155,8 @@ class FakeModel:
         )
         pairs = tuple((first, second) for first, second in self.refuses_together)
         object.__setattr__(self, "refuses_together", pairs)
+        if self.on_demand_regions is not None:
+            object.__setattr__(self, "on_demand_regions", tuple(self.on_demand_regions))
 
     @property
     def not_allowed_states(self) -> frozenset[State]:
@@ -171,6 +178,19 @@ class FakeModel:
     def offered_in(self, region: str) -> bool:
         """Whether the model is (or was) offered in ``region`` at all."""
         return region in self.regions
+
+    def on_demand_in(self, region: str) -> bool:
+        """Whether ``region`` takes on-demand calls of the model (by base id or
+        foundation-model ARN), rather than only calls through an inference profile."""
+        regions = self.on_demand_regions
+        return not self.profile_only and (regions is None or region in regions)
+
+    def inference_types_in(self, region: str) -> tuple[str, ...]:
+        """``inferenceTypesSupported`` as the control plane of ``region`` lists it."""
+        if self.on_demand_in(region) or "ON_DEMAND" not in self.inference_types:
+            return self.inference_types
+        others = tuple(kind for kind in self.inference_types if kind != "ON_DEMAND")
+        return others if "INFERENCE_PROFILE" in others else ("INFERENCE_PROFILE", *others)
 
     def state(self, region: str, now: datetime) -> State:
         """The state in ``region`` at ``now`` (EOL for regions the model is not offered in)."""
@@ -377,14 +397,19 @@ class Scenario:
         as_of: datetime | date | None = None,
         regions: Iterable[str] | None = None,
     ) -> Scenario:
-        """The world described by the bundled lifecycle snapshot.
+        """The world described by the bundled data: every row of the lifecycle snapshot, and
+        every model of the bundled catalogue of offered models.
 
-        Every row becomes a model in its regions with the row's dates; recommended successors
-        that have no row of their own are added as Active models in the same regions, so
-        fallback has somewhere to go. ``as_of`` (default: the snapshot's own date) becomes the
-        scenario's ``now``; ``regions`` keeps only those regions.
+        Every snapshot row becomes a model in its regions with the row's dates; every catalogue
+        model with no row becomes an Active model in the catalogue's regions; recommended
+        successors found in neither are added as Active models in the rows' regions, so
+        fallback has somewhere to go. Each model refuses what the bundled data says Bedrock
+        refuses: the constraint table's parameters, pairs and output ceiling, and, from the
+        catalogue, on-demand calls where the model is sold only through inference profiles and
+        system profiles of geographies it has none in. ``as_of`` (default: the snapshot's own
+        date) becomes the scenario's ``now``; ``regions`` keeps only those regions.
         """
-        from .._bundled import load_snapshot
+        from .._bundled import load_catalogue, load_snapshot
 
         snapshot = load_snapshot()
         wanted = None if regions is None else frozenset(regions)
@@ -413,10 +438,66 @@ class Scenario:
                 per_region=per,
                 name=info[model_id][0] or None,
                 provider=info[model_id][1] or None,
+                **_bundled_facts(model_id),
             )
             for model_id, per in dates.items()
         ]
+        for entry in load_catalogue():
+            kept = [region for region in entry.regions if wanted is None or region in wanted]
+            if entry.model_id in dates or not kept:
+                continue
+            models.append(
+                FakeModel(
+                    entry.model_id,
+                    regions=tuple(kept),
+                    name=entry.name or None,
+                    provider=entry.provider or None,
+                    **_bundled_facts(entry.model_id),
+                )
+            )
+        known = {model.model_id for model in models}
         for successor, successor_regions in sorted(successors.items()):
-            if successor not in dates:
-                models.append(FakeModel(successor, regions=tuple(sorted(successor_regions))))
+            if successor not in known:
+                models.append(
+                    FakeModel(
+                        successor,
+                        regions=tuple(sorted(successor_regions)),
+                        **_bundled_facts(successor),
+                    )
+                )
         return cls(models=tuple(models), now=as_of if as_of is not None else snapshot.as_of)
+
+
+#: The constraint table's parameter names (Converse's) in the fake's (the provider's).
+_PROVIDER_SPELLING = {"topP": "top_p", "topK": "top_k", "maxTokens": "max_tokens"}
+
+
+def _bundled_facts(model_id: str) -> dict[str, Any]:
+    """What the bundled catalogue and constraint table say Bedrock refuses for ``model_id``,
+    as :class:`FakeModel` fields (facts they do not confirm are left at the defaults)."""
+    from .._bundled import catalogue_entry
+    from .._constraints import ConstraintBook
+
+    facts: dict[str, Any] = {}
+    entry = catalogue_entry(model_id)
+    if entry is not None:
+        if entry.inference == "profile_only":
+            facts["profile_only"] = True
+            facts["inference_types"] = ("INFERENCE_PROFILE",)
+        elif entry.inference == "on_demand" and entry.on_demand_regions:
+            facts["on_demand_regions"] = entry.on_demand_regions
+        if entry.profiles:
+            facts["profile_geos"] = entry.profiles
+        if entry.streams is not None:
+            facts["streaming"] = entry.streams
+    constraints = ConstraintBook().for_model(model_id)  # bundled only: nothing learned
+    if not constraints.empty:
+        spelled = _PROVIDER_SPELLING.get
+        facts["refuses"] = tuple(sorted(spelled(name, name) for name in constraints.refuses))
+        facts["refuses"] += tuple(sorted(constraints.refuses_fields))
+        facts["refuses_together"] = tuple(
+            (spelled(first, first), spelled(second, second))
+            for first, second in constraints.refuses_together
+        )
+        facts["max_tokens"] = constraints.max_tokens
+    return facts
