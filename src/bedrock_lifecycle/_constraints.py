@@ -33,6 +33,7 @@ from ._ids import parse_model_id
 from ._operations import OPERATIONS
 
 __all__ = [
+    "BODY_KEYS",
     "MAX_ATTEMPTS",
     "PARAMETERS",
     "Adaptation",
@@ -70,13 +71,13 @@ _CONVERSE_PATHS = {
     "topK": (("additionalModelRequestFields", "top_k"),),
     "maxTokens": (("inferenceConfig", "maxTokens"), ("additionalModelRequestFields", "max_tokens")),
 }
-#: The same parameters in a provider-format body (InvokeModel, Anthropic messages).
-_BODY_KEYS = {
+BODY_KEYS = {
     "temperature": "temperature",
     "topP": "top_p",
     "topK": "top_k",
     "maxTokens": "max_tokens",
 }
+"""The same parameters in a provider-format body (InvokeModel, Anthropic messages)."""
 _FILE_KEYS = frozenset({"refuses", "refuses_together", "max_tokens", "refuses_fields", "source"})
 
 
@@ -527,8 +528,8 @@ def _body_shape(constraints: ModelConstraints, keys: Iterable[str], prefix: str)
     """What to change in a provider-format body with these top-level keys."""
     present = set(keys)
     drops: list[_Drop] = []
-    for name, reason in _refusals(constraints, lambda n: _BODY_KEYS[n] in present).items():
-        key = _BODY_KEYS[name]
+    for name, reason in _refusals(constraints, lambda n: BODY_KEYS[n] in present).items():
+        key = BODY_KEYS[name]
         drops.append(("", key, _change(f"{prefix}{key}", "dropped", reason)))
     dropped = {key for _, key, _ in drops}
     for key in sorted(constraints.refuses_fields & present - dropped):
@@ -688,7 +689,7 @@ def _body_markers(constraints: ModelConstraints) -> tuple[bytes, ...]:
         names.update(pair)
     if constraints.max_tokens is not None:
         names.add("maxTokens")
-    keys = {_BODY_KEYS[name] for name in names} | set(constraints.refuses_fields)
+    keys = {BODY_KEYS[name] for name in names} | set(constraints.refuses_fields)
     return tuple(f'"{key}"'.encode() for key in sorted(keys))
 
 

@@ -104,18 +104,6 @@ def _partition(region: str) -> str:
     return "aws"
 
 
-def _geo_serves(geo: str, region: str) -> bool:
-    """Whether a ``<geo>.`` system inference profile can be called from ``region``: only
-    from a source region in its geography (``global`` from any commercial region)."""
-    partition = _partition(region)
-    if geo == "global" or geo == "us":
-        return partition == "aws" and region.startswith(_GEO_REGIONS[geo])
-    if geo == "us-gov":
-        return partition == "aws-us-gov"
-    prefixes = _GEO_REGIONS.get(geo)
-    return prefixes is not None and region.startswith(prefixes)
-
-
 _GEO_REGIONS = {
     "us": ("us-",),
     "us-gov": ("us-gov-",),
@@ -126,6 +114,17 @@ _GEO_REGIONS = {
     "ca": ("ca-",),
     "global": ("",),
 }
+
+
+def _geo_serves(geo: str, region: str) -> bool:
+    """Whether a ``<geo>.`` system inference profile can be called from ``region``: only from a
+    source region of its geography, in its partition (GovCloud for ``us-gov``, the commercial
+    one for every other, ``global`` included)."""
+    prefixes = _GEO_REGIONS.get(geo)
+    partition = "aws-us-gov" if geo == "us-gov" else "aws"
+    return prefixes is not None and _partition(region) == partition and region.startswith(prefixes)
+
+
 _ENUMS = {
     "byOutputModality": ("TEXT", "IMAGE", "EMBEDDING"),
     "byInferenceType": ("ON_DEMAND", "PROVISIONED"),

@@ -6,11 +6,15 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._clock import as_utc
 from .._ids import PROVIDER_NAMES
 from .._lifecycle import State
+
+if TYPE_CHECKING:
+    from .._bundled import CatalogueEntry
+    from .._constraints import ModelConstraints
 
 __all__ = [
     "FakeCustomModel",
@@ -410,8 +414,15 @@ class Scenario:
         date) becomes the scenario's ``now``; ``regions`` keeps only those regions.
         """
         from .._bundled import load_catalogue, load_snapshot
+        from .._constraints import ConstraintBook
 
         snapshot = load_snapshot()
+        catalogue = {entry.model_id: entry for entry in load_catalogue()}
+        book = ConstraintBook()  # the bundled table only: nothing learned by this process
+
+        def facts(model_id: str) -> dict[str, Any]:
+            return _bundled_facts(catalogue.get(model_id), book.for_model(model_id))
+
         wanted = None if regions is None else frozenset(regions)
         dates: dict[str, dict[str, LifecycleDates]] = {}
         info: dict[str, tuple[str, str]] = {}
@@ -438,11 +449,11 @@ class Scenario:
                 per_region=per,
                 name=info[model_id][0] or None,
                 provider=info[model_id][1] or None,
-                **_bundled_facts(model_id),
+                **facts(model_id),
             )
             for model_id, per in dates.items()
         ]
-        for entry in load_catalogue():
+        for entry in catalogue.values():
             kept = [region for region in entry.regions if wanted is None or region in wanted]
             if entry.model_id in dates or not kept:
                 continue
@@ -452,7 +463,7 @@ class Scenario:
                     regions=tuple(kept),
                     name=entry.name or None,
                     provider=entry.provider or None,
-                    **_bundled_facts(entry.model_id),
+                    **facts(entry.model_id),
                 )
             )
         known = {model.model_id for model in models}
@@ -462,24 +473,18 @@ class Scenario:
                     FakeModel(
                         successor,
                         regions=tuple(sorted(successor_regions)),
-                        **_bundled_facts(successor),
+                        **facts(successor),
                     )
                 )
         return cls(models=tuple(models), now=as_of if as_of is not None else snapshot.as_of)
 
 
-#: The constraint table's parameter names (Converse's) in the fake's (the provider's).
-_PROVIDER_SPELLING = {"topP": "top_p", "topK": "top_k", "maxTokens": "max_tokens"}
-
-
-def _bundled_facts(model_id: str) -> dict[str, Any]:
-    """What the bundled catalogue and constraint table say Bedrock refuses for ``model_id``,
-    as :class:`FakeModel` fields (facts they do not confirm are left at the defaults)."""
-    from .._bundled import catalogue_entry
-    from .._constraints import ConstraintBook
+def _bundled_facts(entry: CatalogueEntry | None, constraints: ModelConstraints) -> dict[str, Any]:
+    """What a model's bundled catalogue ``entry`` and ``constraints`` say Bedrock refuses, as
+    :class:`FakeModel` fields (facts they do not confirm are left at the defaults)."""
+    from .._constraints import BODY_KEYS
 
     facts: dict[str, Any] = {}
-    entry = catalogue_entry(model_id)
     if entry is not None:
         if entry.inference == "profile_only":
             facts["profile_only"] = True
@@ -490,14 +495,12 @@ def _bundled_facts(model_id: str) -> dict[str, Any]:
             facts["profile_geos"] = entry.profiles
         if entry.streams is not None:
             facts["streaming"] = entry.streams
-    constraints = ConstraintBook().for_model(model_id)  # bundled only: nothing learned
     if not constraints.empty:
-        spelled = _PROVIDER_SPELLING.get
-        facts["refuses"] = tuple(sorted(spelled(name, name) for name in constraints.refuses))
+        # The fake names parameters in the provider's spelling; the table in Converse's.
+        facts["refuses"] = tuple(sorted(BODY_KEYS[name] for name in constraints.refuses))
         facts["refuses"] += tuple(sorted(constraints.refuses_fields))
         facts["refuses_together"] = tuple(
-            (spelled(first, first), spelled(second, second))
-            for first, second in constraints.refuses_together
+            (BODY_KEYS[first], BODY_KEYS[second]) for first, second in constraints.refuses_together
         )
         facts["max_tokens"] = constraints.max_tokens
     return facts
