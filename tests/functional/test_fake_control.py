@@ -288,10 +288,17 @@ def test_from_snapshot_refuses_what_the_bundled_data_says_bedrock_refuses() -> N
         runtime = fake.client("bedrock-runtime", region_name=region)
         control = fake.client("bedrock", region_name=region)
         # The constraint table: Sonnet 4.5 refuses temperature with topP, and its ceiling.
-        for config in ({"temperature": 0.5, "topP": 0.9}, {"maxTokens": 64001}):
+        refusals = {
+            "The model returned the following errors: `temperature` and `top_p` cannot both be "
+            "specified for this model. Please use only one.": {"temperature": 0.5, "topP": 0.9},
+            "The maximum tokens you requested exceeds the model limit of 64000. Try again with "
+            "a maximum tokens value that is lower than 64000.": {"maxTokens": 64001},
+        }
+        for message, config in refusals.items():
             with pytest.raises(ClientError) as refused:
                 runtime.converse(modelId=sonnet45, messages=messages, inferenceConfig=config)
-            assert refused.value.response["Error"]["Code"] == "ValidationException"
+            error = refused.value.response["Error"]
+            assert (error["Code"], error["Message"]) == ("ValidationException", message)
         # The catalogue: on-demand calls where the model takes none, and the profiles it has.
         for entry in (profile_only, partly):
             with pytest.raises(ClientError, match="on-demand throughput isn't supported"):
